@@ -1,0 +1,83 @@
+r"""Max pooling, with switches.
+
+Forward, window ``KH x KW``, stride ``s``, padding ``p`` (padded with -inf)::
+
+    out[n, c, i, j] = max_{kh, kw} xpad[n, c, i*s + kh, j*s + kw]
+    H' = 1 + (H + 2*p_h - KH) // s_h
+
+The **switches** are the arg-max positions inside each window,
+``switches[n, c, i, j] = kh*KW + kw`` (first maximum on ties, as PyTorch).
+
+Backward routes each ``dout[n, c, i, j]`` to the one input pixel that won its
+window; pixels that won several overlapping windows (stride < kernel, as in
+AlexNet's 3x3/2 pooling) receive the sum. Zeiler & Fergus (2014, Sec. 2.1)
+call this "unpooling with switches"; it is also the exact gradient, so max-pool
+backward is the same under all three rules (Simonyan et al. 2014, Sec. 4).
+"""
+
+import numpy as np
+
+from ..backend import get_array_module
+from .base import Layer
+from .conv import _pair, conv_output_size
+
+
+class MaxPool2d(Layer):
+    """Max pooling over ``KH x KW`` windows; keeps ``self.switches``.
+
+    Args:
+        name: e.g. ``"pool1"``.
+        kernel_size: K or (KH, KW); stride: defaults to the kernel size;
+        padding: p or (p_h, p_w), filled with -inf.
+    """
+
+    def __init__(self, name, kernel_size, stride=None, padding=0):
+        super().__init__(name)
+        self.kernel_size = _pair(kernel_size)
+        self.stride = self.kernel_size if stride is None else _pair(stride)
+        self.padding = _pair(padding)
+        self.window = self.kernel_size + self.stride + self.padding
+
+    def output_shape(self, in_shape):
+        if len(in_shape) != 3:
+            raise ValueError(f"{self.name}: expected input (N, C, H, W), got "
+                             f"(N, {', '.join(map(str, in_shape))})")
+        C, H, W = in_shape
+        (KH, KW), (ph, pw) = self.kernel_size, self.padding
+        if H + 2 * ph < KH or W + 2 * pw < KW:
+            raise ValueError(f"{self.name}: input {H}x{W} is smaller than the "
+                             f"{KH}x{KW} pooling window")
+        return (C,) + conv_output_size(H, W, KH, KW, self.stride, self.padding)
+
+    def forward(self, x):
+        """x: (N, C, H, W) -> out: (N, C, H', W'); switches: (N, C, H', W') int."""
+        xp = get_array_module(x)
+        C, Ho, Wo = self.output_shape(x.shape[1:])
+        N = x.shape[0]
+        (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if ph or pw:
+            x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        sN, sC, sH, sW = x.strides
+        windows = xp.lib.stride_tricks.as_strided(
+            x, shape=(N, C, Ho, Wo, KH, KW),
+            strides=(sN, sC, sH * sh, sW * sw, sH, sW)).reshape(N, C, Ho, Wo, KH * KW)
+        self.switches = windows.argmax(axis=-1).astype(np.uint16)
+        out = xp.take_along_axis(windows, self.switches[..., None].astype(np.intp),
+                                 axis=-1)[..., 0]
+        self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
+        return out
+
+    def backward(self, dout, rule="gradient", param_grads=False):
+        """dout: (N, C, H', W') -> dx: (N, C, H, W). ``rule`` does not change max-pool."""
+        if not hasattr(self, "switches"):
+            raise self._backward_before_forward()
+        xp = get_array_module(dout)
+        (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        N, C, Ho, Wo = dout.shape
+        dxpad = xp.zeros(self.x_shape, dtype=dout.dtype)
+        for kh in range(KH):            # one strided add per window position
+            for kw in range(KW):
+                won = self.switches == kh * KW + kw
+                dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += xp.where(won, dout, 0)
+        H, W = self.x_shape[2] - 2 * ph, self.x_shape[3] - 2 * pw
+        return dxpad[:, :, ph:ph + H, pw:pw + W]

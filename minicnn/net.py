@@ -1,0 +1,309 @@
+"""Net: an ordered list of named layers, with a backward pass that takes a rule.
+
+``forward(x)`` runs the layers in order and keeps every output in
+``net.outputs[name]``. ``backward(grads, rule)`` is backpropagation written
+out: ``grads`` maps layer names to dL/d(output of that layer) — one layer for a
+class score, five at once for style transfer — and the loop walks the layers in
+reverse, adding each injected gradient as it passes its layer::
+
+    dout = 0
+    for layer in reversed(layers):
+        dout += grads.get(layer.name, 0)     # inject
+        dout = layer.backward(dout, rule)    # chain rule (or deconvnet/guided)
+    return dout                              # dL/dx, the input gradient
+
+With ``until="conv5_3"`` it stops there and returns dL/d(conv5_3 output)
+(Grad-CAM). Layers after the last injection are skipped: nothing flows there.
+
+Example:
+    >>> import numpy as np
+    >>> from minicnn import models
+    >>> net = models.tiny()
+    >>> scores = net.forward(np.zeros((1, 3, 64, 64), np.float32))
+    >>> dx = net.backward({"fc": np.eye(scores.shape[1], dtype=np.float32)[[0]]})
+    >>> dx.shape
+    (1, 3, 64, 64)
+"""
+
+import difflib
+from collections import namedtuple
+
+import numpy as np
+
+from .backend import asnumpy, get_array_module, to_device
+from .layers.base import check_rule
+
+ReceptiveField = namedtuple("ReceptiveField", "size stride offset")
+ReceptiveField.__doc__ = """Receptive field of one unit of a layer, per axis (h, w).
+
+A unit at (i, j) sees the input rows ``offset[0] + i*stride[0]`` up to (not
+including) that plus ``size[0]`` (likewise columns). ``offset`` is negative
+where the field hangs over the zero padding.
+"""
+
+
+def _box(rf, i, j):
+    """(y0, x0, y1, x1) input box of unit (i, j); may extend beyond the image."""
+    y0 = rf.offset[0] + i * rf.stride[0]
+    x0 = rf.offset[1] + j * rf.stride[1]
+    return (y0, x0, y0 + rf.size[0], x0 + rf.size[1])
+
+
+ReceptiveField.box = _box
+
+
+def _unknown(kind, name, choices):
+    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return KeyError(f"unknown {kind} {name!r}{hint} (layers: {', '.join(choices)})")
+
+
+class Net:
+    """A sequence of named layers.
+
+    Args:
+        layers: list of layers with unique ``name`` attributes.
+        meta: dict with ``arch``, ``input_size`` (H, W), ``in_channels``,
+            ``preprocess`` (``channel_order``, ``scale``, ``mean``, ``std``),
+            ``class_names`` and ``source``; see DESIGN.md §2.
+    """
+
+    def __init__(self, layers, meta=None):
+        names = [layer.name for layer in layers]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"duplicate layer names: {', '.join(duplicated)}")
+        self.layers = list(layers)
+        self.meta = dict(meta or {})
+        self.outputs = {}
+        self._ran = []            # names of the layers the last forward ran
+
+    # --- access ---------------------------------------------------------
+    @property
+    def layer_names(self):
+        """Names of the layers in forward order."""
+        return [layer.name for layer in self.layers]
+
+    def __getitem__(self, name):
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise _unknown("layer", name, self.layer_names)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def index(self, name):
+        """Position of layer ``name`` (KeyError with close names if unknown)."""
+        return self.layer_names.index(self[name].name)
+
+    # --- forward / backward ------------------------------------------------
+    def forward(self, x, until=None, check_finite=True):
+        """Run the layers, keeping each output in ``self.outputs``.
+
+        Args:
+            x: (N, C, H, W) preprocessed batch (NumPy or CuPy array).
+            until: name of the last layer to run (default: all).
+            check_finite: refuse NaN/inf in ``x`` (set False to allow them).
+
+        Returns:
+            The output of the last layer run, e.g. scores (N, classes).
+        """
+        stop = self.index(until) if until is not None else len(self.layers) - 1
+        if getattr(x, "ndim", None) != 4:
+            raise ValueError(f"{self.layers[0].name}: expected input (N, C, H, W), "
+                             f"got shape {getattr(x, 'shape', type(x).__name__)}")
+        if check_finite:
+            xp = get_array_module(x)
+            if not bool(xp.isfinite(x).all()):
+                raise ValueError("input contains NaN or inf "
+                                 "(pass check_finite=False to allow it)")
+        self.outputs = {}
+        self._ran = []
+        for layer in self.layers[:stop + 1]:
+            x = layer.forward(x)
+            self.outputs[layer.name] = x
+            self._ran.append(layer.name)
+        return x
+
+    def backward(self, grads, rule="gradient", until=None, param_grads=False):
+        """Backpropagate injected gradients under a rule.
+
+        Args:
+            grads: ``{layer_name: dL/d(output of that layer)}``, each the shape
+                of ``self.outputs[layer_name]``.
+            rule: ``"gradient"``, ``"deconvnet"`` or ``"guided"`` (see relu.py).
+            until: return dL/d(output of this layer) instead of dL/dx.
+            param_grads: also fill each layer's ``grads`` (for training).
+
+        Returns:
+            dL/dx (N, C, H, W), or dL/d(output of ``until``).
+        """
+        check_rule(rule)
+        if not self._ran:
+            raise RuntimeError("backward called before forward")
+        if not grads:
+            raise ValueError("grads is empty: inject a gradient at one layer at least")
+        for name, g in grads.items():
+            if name not in self.outputs:
+                if name in self.layer_names:
+                    raise KeyError(f"layer {name!r} was not run by the last forward "
+                                   f"(it stopped at {self._ran[-1]!r})")
+                raise _unknown("layer in grads", name, self.layer_names)
+            if tuple(g.shape) != tuple(self.outputs[name].shape):
+                raise ValueError(f"{name}: gradient shape {tuple(g.shape)} does not "
+                                 f"match the output shape {tuple(self.outputs[name].shape)}")
+        if until is not None:
+            if until not in self.outputs:
+                raise _unknown("layer in until", until, self._ran)
+            early = [n for n in grads if self._ran.index(n) < self._ran.index(until)]
+            if early:
+                raise ValueError(f"gradients injected at {', '.join(early)} lie before "
+                                 f"until={until!r} and would be ignored")
+        dout = None
+        for layer in reversed([self[name] for name in self._ran]):
+            if layer.name in grads:
+                g = grads[layer.name]
+                dout = g if dout is None else dout + g
+            if layer.name == until:
+                return dout
+            if dout is not None:
+                dout = layer.backward(dout, rule=rule, param_grads=param_grads)
+        return dout
+
+    # --- parameters --------------------------------------------------------
+    def state_dict(self):
+        """``{"<layer>.<param>": array}`` in the engine's layout (no copies)."""
+        return {f"{layer.name}.{k}": v for layer in self.layers
+                for k, v in layer.params.items()}
+
+    def load_state_dict(self, arrays, strict=True):
+        """Copy arrays into the parameters, checking names and shapes.
+
+        Raises:
+            KeyError: missing or unexpected names (with ``strict``).
+            ValueError: a shape mismatch, naming the layer and both shapes.
+        """
+        own = self.state_dict()
+        missing = sorted(set(own) - set(arrays))
+        unexpected = sorted(set(arrays) - set(own))
+        if strict and (missing or unexpected):
+            raise KeyError(f"weights do not fit {self.meta.get('arch', 'this net')}: "
+                           f"missing {missing or 'none'}, unexpected {unexpected or 'none'}")
+        for key, value in arrays.items():
+            if key not in own:
+                continue
+            layer_name, param = key.rsplit(".", 1)
+            target = own[key]
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(f"{layer_name}: parameter {param} has shape "
+                                 f"{tuple(value.shape)} in the weights but {tuple(target.shape)} "
+                                 f"in the model")
+            xp = get_array_module(target)
+            self[layer_name].params[param] = xp.asarray(value, dtype=target.dtype).copy()
+
+    def astype(self, dtype):
+        """Cast every parameter to ``dtype`` (float64 for gradient checks); returns self."""
+        for layer in self.layers:
+            layer.params = {k: v.astype(dtype) for k, v in layer.params.items()}
+        return self
+
+    def to(self, device):
+        """Move parameters to ``"cpu"`` or ``"gpu"``; returns self."""
+        for layer in self.layers:
+            layer.params = {k: to_device(v, device) for k, v in layer.params.items()}
+            layer.grads = {}
+        self.outputs, self._ran = {}, []
+        return self
+
+    def train(self):
+        """Training mode (dropout active); returns self."""
+        for layer in self.layers:
+            layer.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode (dropout is the identity); returns self."""
+        for layer in self.layers:
+            layer.training = False
+        return self
+
+    # --- description -------------------------------------------------------
+    def input_shape(self):
+        """(C, H, W) of one input sample, from ``meta``."""
+        H, W = self.meta.get("input_size", (224, 224))
+        return (self.meta.get("in_channels", 3), H, W)
+
+    def output_shapes(self, input_shape=None):
+        """``{name: (C, H, W) or (D,)}`` for one sample, without computing anything."""
+        shape = tuple(input_shape or self.input_shape())
+        shapes = {}
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+            shapes[layer.name] = shape
+        return shapes
+
+    def num_params(self):
+        """Total number of parameters."""
+        return sum(int(np.prod(v.shape)) for v in self.state_dict().values())
+
+    def summary(self, input_shape=None):
+        """A table like Keras' ``model.summary()``: name, type, output shape, params."""
+        shapes = self.output_shapes(input_shape)
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer in self.layers:
+            n = sum(int(np.prod(v.shape)) for v in layer.params.values())
+            rows.append((f"{layer.name} ({type(layer).__name__})",
+                         str((None,) + tuple(shapes[layer.name])), f"{n:,}"))
+        w0 = max(len(r[0]) for r in rows) + 2
+        w1 = max(len(r[1]) for r in rows) + 2
+        line = "=" * (w0 + w1 + 12)
+        out = [f"Model: {self.meta.get('arch', 'net')}", line,
+               f"{rows[0][0]:<{w0}}{rows[0][1]:<{w1}}{rows[0][2]:>10}", line]
+        out += [f"{a:<{w0}}{b:<{w1}}{c:>10}" for a, b, c in rows[1:]]
+        out += [line, f"Total params: {self.num_params():,}",
+                f"Input: (None,) + {self.input_shape()}"]
+        return "\n".join(out)
+
+    def receptive_field(self, name):
+        """Receptive field of the units of layer ``name`` in input pixels.
+
+        Composes, layer by layer, for a window of size ``k``, stride ``s`` and
+        padding ``p`` (per axis; ``j`` is the input distance between adjacent
+        units, starting at 1)::
+
+            size  += (k - 1) * j
+            offset -= p * j
+            j     *= s
+
+        Returns:
+            ReceptiveField(size, stride, offset), each an (h, w) pair; its
+            ``box(i, j)`` gives the input box ``(y0, x0, y1, x1)`` of unit (i, j).
+
+        Raises:
+            ValueError: for layers after a global layer (they see the whole input).
+        """
+        size, jump, offset = [1, 1], [1, 1], [0, 0]
+        for layer in self.layers[:self.index(name) + 1]:
+            if layer.window == "global":
+                raise ValueError(f"{name}: units after {layer.name} "
+                                 f"({type(layer).__name__}) see the whole input")
+            if layer.window is None:
+                continue
+            KH, KW, sh, sw, ph, pw = layer.window
+            for a, (k, s, p) in enumerate(((KH, sh, ph), (KW, sw, pw))):
+                size[a] += (k - 1) * jump[a]
+                offset[a] -= p * jump[a]
+                jump[a] *= s
+        return ReceptiveField(tuple(size), tuple(jump), tuple(offset))
+
+    def __repr__(self):
+        return f"Net({self.meta.get('arch', '?')}, {len(self.layers)} layers)"
+
+
+def to_numpy_outputs(net):
+    """``net.outputs`` copied to NumPy (for code that plots or saves them)."""
+    return {k: asnumpy(v) for k, v in net.outputs.items()}

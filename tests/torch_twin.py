@@ -1,0 +1,72 @@
+"""A PyTorch copy of a minicnn Net, for cross-checking (tests only).
+
+``twin(net)`` builds an ``nn.Sequential`` with the same layers and weights;
+``set_rule(model, rule)`` makes its ReLUs follow the deconvnet or guided rule
+through backward hooks, the way Captum implements GuidedBackprop/Deconvolution.
+"""
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from minicnn import layers as L
+
+
+def twin(net, dtype=torch.float64):
+    mods = []
+    for layer in net.layers:
+        if isinstance(layer, L.Conv2d):
+            m = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                          layer.stride, layer.padding, groups=layer.groups)
+            m.weight.data = torch.tensor(np.asarray(layer.params["W"]))
+            m.bias.data = torch.tensor(np.asarray(layer.params["b"]))
+        elif isinstance(layer, L.Linear):
+            m = nn.Linear(layer.in_features, layer.out_features)
+            m.weight.data = torch.tensor(np.asarray(layer.params["W"]))
+            m.bias.data = torch.tensor(np.asarray(layer.params["b"]))
+        elif isinstance(layer, L.ReLU):
+            m = nn.ReLU()
+        elif isinstance(layer, L.MaxPool2d):
+            m = nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
+        elif isinstance(layer, L.GlobalAvgPool):
+            m = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        elif isinstance(layer, L.Flatten):
+            m = nn.Flatten()
+        elif isinstance(layer, L.Dropout):
+            m = nn.Dropout(layer.p)
+        elif isinstance(layer, L.LRN):
+            m = nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
+        elif isinstance(layer, L.Softmax):
+            m = nn.Softmax(dim=1)
+        else:
+            raise TypeError(type(layer))
+        mods.append(m)
+    model = nn.Sequential(*mods).to(dtype).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def set_rule(model, rule):
+    """Hook every ReLU so that its backward follows ``rule``."""
+    def guided(module, grad_input, grad_output):
+        return (F.relu(grad_input[0]),)
+
+    def deconv(module, grad_input, grad_output):
+        return (F.relu(grad_output[0]),)
+
+    for m in model.modules():
+        if isinstance(m, nn.ReLU) and rule != "gradient":
+            m.register_full_backward_hook(guided if rule == "guided" else deconv)
+    return model
+
+
+def input_gradient(model, x, out_grad, rule="gradient", upto=None):
+    """d<out, out_grad>/dx under ``rule``; ``upto`` = number of leading modules to run."""
+    model = set_rule(model, rule)
+    xt = torch.tensor(x, requires_grad=True)
+    seq = model if upto is None else model[:upto]
+    out = seq(xt)
+    out.backward(torch.tensor(out_grad))
+    return out.detach().numpy(), xt.grad.numpy()

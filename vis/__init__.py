@@ -1,0 +1,1 @@
+"""The visualization methods, on top of the minicnn engine (``vis -> minicnn``)."""
