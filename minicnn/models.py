@@ -146,3 +146,18 @@ def tiny(num_classes=8, width=(16, 32, 64), seed=0, class_names=None):
 
 ARCHITECTURES = {"vgg16": vgg16, "vgg19": vgg19, "vgg16_hed": vgg16_hed,
                  "alexnet": alexnet, "alexnet_caffe": alexnet_caffe, "tiny": tiny}
+
+
+def load(name):
+    """A model with its trained weights, e.g. ``load("tiny")``, ``load("vgg16")``.
+
+    Reads ``<weights folder>/<name>.npz`` (``minicnn.io.weights_dir()``: the
+    repository's ``weights/`` or ``$MINICNN_WEIGHTS``); a path to an ``.npz``
+    works too. ``minicnn weights list`` shows the known names.
+
+    Raises:
+        FileNotFoundError: the weights are not installed; the message gives the
+            command that gets them.
+    """
+    from .io import load_model  # lazy: io imports this module
+    return load_model(name)

@@ -173,3 +173,26 @@ def test_conv_shape_errors_name_the_layer(rng):
         conv.forward(np.zeros((1, 3, 2, 5)))
     with pytest.raises(ValueError, match="fc6.*\\(N, 10\\).*\\(N, 9\\)"):
         Linear("fc6", 10, 2).forward(np.zeros((1, 9)))
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[3] == 1 and c[5] == 1])
+def test_conv_fast_dx_equals_col2im_reference(case, rng):
+    C, F, k, s, p, g, H, W = case
+    C = F = max(C, F)             # the fast path is taken when F <= C
+    conv = f64(Conv2d("conv", C, F, k, stride=s, padding=p, groups=g, rng=rng))
+    conv.forward(rng.standard_normal((2, C, H, W)))
+    dout = rng.standard_normal(conv.forward(conv.x).shape)
+    fast = conv.backward(dout)
+    conv.fast = False
+    assert rel_error(fast, conv.backward(dout)) < 1e-13
+
+
+def test_conv_training_mode_caches_columns(rng):
+    conv = f64(Conv2d("conv", 2, 3, 3, padding=1, rng=rng))
+    x = rng.standard_normal((2, 2, 5, 6))
+    conv.forward(x)
+    assert conv.x_cols is None
+    conv.training = True
+    conv.forward(x)
+    assert conv.x_cols.shape == (2, 2 * 9, 30)
+    assert check_layer(conv, x)["W"] < 1e-8

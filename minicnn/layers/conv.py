@@ -146,10 +146,12 @@ class Conv2d(Layer):
         KH, KW = self.kernel_size
         fan_in = in_channels // groups * KH * KW
         rng = np.random.default_rng(0) if rng is None else rng
-        W = rng.standard_normal((out_channels, in_channels // groups, KH, KW))
-        self.params = {"W": (W * np.sqrt(2.0 / fan_in)).astype(dtype),
+        W = rng.standard_normal((out_channels, in_channels // groups, KH, KW), dtype=np.float32)
+        self.params = {"W": (W * np.float32(np.sqrt(2.0 / fan_in))).astype(dtype),
                        "b": np.zeros(out_channels, dtype=dtype)}
         self.window = (KH, KW) + self.stride + self.padding
+        #: Use the stride-1 fast path for dx (False: always col2im, the reference).
+        self.fast = True
 
     def output_shape(self, in_shape):
         C, H, W = self._check_shape(in_shape)
@@ -170,18 +172,17 @@ class Conv2d(Layer):
         return C, H, W
 
     def forward(self, x):
-        """x: (N, C, H, W) -> out: (N, F, H', W'). Keeps ``self.x``."""
+        """x: (N, C, H, W) -> out: (N, F, H', W'). Keeps ``self.x``.
+
+        In training mode also keeps the columns, ``self.x_cols``, which the
+        weight gradient needs (recomputed from ``self.x`` otherwise).
+        """
         self._check_shape(x.shape[1:])
-        N = x.shape[0]
-        F, G = self.out_channels, self.groups
-        _, Ho, Wo = self.output_shape(x.shape[1:])
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)
-        cols = cols.reshape(N, G, -1, Ho * Wo)                 # (N, G, C/G*KH*KW, H'W')
-        Wm = self.params["W"].reshape(G, F // G, -1)           # (G, F/G, C/G*KH*KW)
-        out = Wm @ cols                                        # (N, G, F/G, H'W')
-        out = out.reshape(N, F, Ho, Wo)
-        out += self.params["b"].reshape(1, F, 1, 1)
+        out = _matmul_cols(self.params["W"], cols, self.groups, self.output_shape(x.shape[1:]))
+        out += self.params["b"].reshape(1, -1, 1, 1)
         self.x = x
+        self.x_cols = cols if self.training else None
         return out
 
     def backward(self, dout, rule="gradient", param_grads=False):
@@ -190,14 +191,62 @@ class Conv2d(Layer):
             raise self._backward_before_forward()
         N, F, Ho, Wo = dout.shape
         G = self.groups
+        Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
         d = dout.reshape(N, G, F // G, Ho * Wo)
-        Wm = self.params["W"].reshape(G, F // G, -1)
         if param_grads:
-            cols = im2col(self.x, *self.kernel_size, self.stride, self.padding)
+            cols = self.x_cols
+            if cols is None:
+                cols = im2col(self.x, *self.kernel_size, self.stride, self.padding)
             cols = cols.reshape(N, G, -1, Ho * Wo)
             dW = (d @ cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, F/G, C/G*KH*KW)
             self.grads["W"] = dW.reshape(self.params["W"].shape)
             self.grads["b"] = dout.sum(axis=(0, 2, 3))
-        dcols = Wm.transpose(0, 2, 1) @ d                      # (N, G, C/G*KH*KW, H'W')
+        (KH, KW), (ph, pw) = self.kernel_size, self.padding
+        # The fast path copies F*KH*KW rows, col2im C*KH*KW: take the smaller.
+        if (self.fast and self.stride == (1, 1) and G == 1 and ph < KH and pw < KW
+                and self.out_channels <= self.in_channels):
+            return conv_transpose_stride1(dout, self.params["W"], self.padding)
+        dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), self.x.shape,
                       *self.kernel_size, self.stride, self.padding)
+
+
+def _matmul_cols(W, cols, groups, out_shape):
+    """out[n, g] = W[g] @ cols[n, g]: one batched matrix product.
+
+    W: (F, C/G, KH, KW); cols: (N, C*KH*KW, H'*W') -> out: (N, F, H', W').
+    """
+    N, G = cols.shape[0], groups
+    Wm = W.reshape(G, W.shape[0] // G, -1)                      # (G, F/G, C/G*KH*KW)
+    out = Wm @ cols.reshape(N, G, -1, cols.shape[-1])           # (N, G, F/G, H'W')
+    return out.reshape((N,) + tuple(out_shape))
+
+
+def conv_transpose_stride1(dout, W, pad):
+    """dx of a stride-1 convolution, computed as another convolution.
+
+    For stride 1 the transposed convolution is an ordinary one of ``dout``
+    with the kernels flipped in space and the in/out channels swapped,
+    padded by ``K - 1 - p`` (Dumoulin & Visin 2016, "A guide to convolution
+    arithmetic", Relationship 8)::
+
+        W_t[c, f, kh, kw] = W[f, c, KH-1-kh, KW-1-kw]
+        dx = conv(dout, W_t, padding = (KH-1-p_h, KW-1-p_w))
+
+    It computes the same numbers as ``col2im(W.T @ dout)`` (the tests check)
+    but reuses the fast forward path instead of KH*KW scattered additions.
+
+    Args:
+        dout: (N, F, H', W'); W: (F, C, KH, KW); pad: (p_h, p_w).
+
+    Returns:
+        dx: (N, C, H, W).
+    """
+    xp = get_array_module(dout)
+    F, C, KH, KW = W.shape
+    W_t = xp.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    pad_t = (KH - 1 - pad[0], KW - 1 - pad[1])
+    N, _, Ho, Wo = dout.shape
+    cols = im2col(dout, KH, KW, (1, 1), pad_t)
+    H, W_ = conv_output_size(Ho, Wo, KH, KW, (1, 1), pad_t)
+    return _matmul_cols(W_t, cols, 1, (C, H, W_))

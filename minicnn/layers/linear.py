@@ -34,8 +34,9 @@ class Linear(Layer):
         super().__init__(name)
         self.in_features, self.out_features = in_features, out_features
         rng = np.random.default_rng(0) if rng is None else rng
-        W = rng.standard_normal((out_features, in_features)) * np.sqrt(2.0 / in_features)
-        self.params = {"W": W.astype(dtype), "b": np.zeros(out_features, dtype=dtype)}
+        W = rng.standard_normal((out_features, in_features), dtype=np.float32)
+        W *= np.float32(np.sqrt(2.0 / in_features))
+        self.params = {"W": W.astype(dtype, copy=False), "b": np.zeros(out_features, dtype=dtype)}
 
     def output_shape(self, in_shape):
         if tuple(in_shape) != (self.in_features,):

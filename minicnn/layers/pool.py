@@ -50,20 +50,24 @@ class MaxPool2d(Layer):
         return (C,) + conv_output_size(H, W, KH, KW, self.stride, self.padding)
 
     def forward(self, x):
-        """x: (N, C, H, W) -> out: (N, C, H', W'); switches: (N, C, H', W') int."""
+        """x: (N, C, H, W) -> out: (N, C, H', W'); switches: (N, C, H', W') ints."""
         xp = get_array_module(x)
         C, Ho, Wo = self.output_shape(x.shape[1:])
         N = x.shape[0]
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         if ph or pw:
             x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
-        sN, sC, sH, sW = x.strides
-        windows = xp.lib.stride_tricks.as_strided(
-            x, shape=(N, C, Ho, Wo, KH, KW),
-            strides=(sN, sC, sH * sh, sW * sw, sH, sW)).reshape(N, C, Ho, Wo, KH * KW)
-        self.switches = windows.argmax(axis=-1).astype(np.uint16)
-        out = xp.take_along_axis(windows, self.switches[..., None].astype(np.intp),
-                                 axis=-1)[..., 0]
+        # One strided slice per window position: window[kh, kw][n, c, i, j]
+        # = xpad[n, c, i*s_h + kh, j*s_w + kw]. The max over KH*KW slices is the pool.
+        slices = [x[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw]
+                  for kh in range(KH) for kw in range(KW)]
+        out = slices[0]
+        for s in slices[1:]:
+            out = xp.maximum(out, s)
+        # Switches: the first position (in kh, kw order) that holds the max.
+        self.switches = xp.zeros(out.shape, dtype=np.uint8 if KH * KW < 256 else np.int32)
+        for k in range(len(slices) - 1, 0, -1):
+            self.switches[slices[k] == out] = k
         self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
         return out
 

@@ -1,0 +1,59 @@
+"""PyTorch side of ``minicnn bench``: the same VGG16, timed in its own process.
+
+Usage: python benchmarks/torch_worker.py BATCH {forward,grad} REPEAT THREADS
+Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS}.
+"""
+
+import json
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+
+def vgg16():
+    layers, c = [], 3
+    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
+              512, 512, 512, "M", 512, 512, 512, "M"]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU()]
+            c = v
+    layers += [nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.ReLU(), nn.Dropout(),
+               nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 1000)]
+    return nn.Sequential(*layers).eval()
+
+
+def main():
+    batch, mode, repeat, threads = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = vgg16()
+    for p in model.parameters():
+        p.requires_grad_(False)          # input gradient only, as minicnn's bench
+    x = torch.randn(batch, 3, 224, 224)
+
+    def step():
+        if mode == "grad":
+            xg = x.clone().requires_grad_(True)
+            model(xg)[:, 1].sum().backward()
+        else:
+            with torch.no_grad():
+                model(x)
+
+    step()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"ms": 1e3 * statistics.median(times), "rss_mb": rss}))
+
+
+if __name__ == "__main__":
+    main()

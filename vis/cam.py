@@ -1,0 +1,176 @@
+r"""Class activation maps: CAM, Grad-CAM and Guided Grad-CAM.
+
+**CAM** — Zhou et al. 2016, "Learning Deep Features for Discriminative
+Localization", Sec. 2, Eq. 2. When a net ends in global average pooling and
+one linear layer, ``S_c = sum_k w_k^c * mean_{x,y} f_k(x, y) + b_c``, so the
+class score is the spatial mean of the *class activation map*::
+
+    M_c(x, y) = sum_k w_k^c f_k(x, y)                (N, h, w)
+
+``f_k`` is the output of the layer feeding the GAP (the last conv block, after
+its ReLU), ``w^c`` the row of the linear layer. Like the paper we drop the
+bias and keep the sign (Zhou's code then rescales to [0, 1] for display).
+
+**Grad-CAM** — Selvaraju et al. 2017, Sec. 3, Eq. 1-2. For any net and any
+conv-side layer ``A`` (N, K, h, w)::
+
+    alpha_k^c = 1/Z sum_{i,j} dy^c / dA_ij^k            (Eq. 1, Z = h*w)
+    L^c       = ReLU(sum_k alpha_k^c A^k)              (Eq. 2)
+
+``dy^c/dA`` is ``net.backward({score: e_c}, until=layer)``. On a GAP → Linear
+net, ``dy^c/dA_ij^k = w_k^c / Z`` at every (i, j), hence ``alpha = w^c / Z``
+and Grad-CAM = ReLU(CAM) / Z: Grad-CAM generalises CAM (Sec. 3, "Grad-CAM
+generalizes CAM"). ``y^c`` is the score before the softmax.
+
+*Default layer.* The paper uses the last conv layer (``relu5_3``'s output in
+VGG16: Caffe's ReLU is in place). pytorch-grad-cam users pick the last conv
+block's output. We take the **ReLU after the last ``Conv2d``** (``relu5_3``
+in VGG16, 14x14; ``relu3_2`` in ``tiny``, 16x16), i.e. before the last pool.
+
+**Guided Grad-CAM** — Selvaraju et al. 2017, Sec. 3.1: guided backprop times
+the Grad-CAM map upsampled to the input by bilinear interpolation
+(``image.resize_maps``, half-pixel centres, PyTorch ``align_corners=False``)::
+
+    G(x) = guided_backprop(x) * upsample(L^c)[None]     (N, C, H, W)
+
+Example:
+    >>> import numpy as np
+    >>> from minicnn import models
+    >>> net = models.tiny()
+    >>> x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    >>> r = gradcam(net, x)
+    >>> r.layer, r.coarse.shape, r.upsampled.shape
+    ('relu3_2', (2, 16, 16), (2, 64, 64))
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from minicnn.backend import asnumpy, get_array_module
+from minicnn.layers import Conv2d, GlobalAvgPool, Linear, ReLU, Softmax
+
+from .attribution import guided_backprop
+from .image import resize_maps
+from .targets import class_indices, injection, is_unit, score_layer
+
+
+class CAMResult(NamedTuple):
+    """A class activation map.
+
+    Attributes:
+        coarse: (N, h, w) at the layer's resolution.
+        upsampled: (N, H, W) bilinearly resized to the input.
+        target: (N,) class indices used (for a unit target: the N unit tuples).
+        layer: name of the feature layer.
+    """
+    coarse: np.ndarray
+    upsampled: np.ndarray
+    target: object
+    layer: str
+
+
+def _result(maps, x, target, layer):
+    up = resize_maps(maps, x.shape[2:])
+    return CAMResult(asnumpy(maps), asnumpy(up), target, layer)
+
+
+def gap_head(net):
+    """``(feature layer, linear layer)`` of a net ending ``GAP -> Linear [-> Softmax]``.
+
+    Raises:
+        ValueError: another head; the message points to Grad-CAM.
+    """
+    layers = net.layers[:-1] if isinstance(net.layers[-1], Softmax) else net.layers
+    ok = (len(layers) >= 3 and isinstance(layers[-1], Linear)
+          and isinstance(layers[-2], GlobalAvgPool))
+    if not ok:
+        tail = " -> ".join(type(layer).__name__ for layer in net.layers[-3:])
+        raise ValueError(f"CAM needs a net ending GlobalAvgPool -> Linear (Zhou et al. "
+                         f"2016); this one ends {tail}. Use gradcam(), which works "
+                         f"for any net")
+    return layers[-3].name, layers[-1].name
+
+
+def cam(net, x, target=None):
+    """Zhou et al. 2016, Eq. 2: ``M_c = sum_k w_k^c f_k`` (signed, no bias).
+
+    Args:
+        net: a Net ending GlobalAvgPool -> Linear (optionally -> Softmax).
+        x: (N, C, H, W) preprocessed batch.
+        target: None (top class), a class index or N indices.
+
+    Returns:
+        CAMResult with coarse (N, h, w) and upsampled (N, H, W) maps.
+    """
+    if is_unit(target):
+        raise ValueError("CAM explains a class score; give a class index (or None)")
+    feature, fc = gap_head(net)
+    xp = get_array_module(x)
+    idx = class_indices(net.forward(x, until=score_layer(net)), target)
+    f = net.outputs[feature]                                  # (N, K, h, w)
+    w = net[fc].params["W"][xp.asarray(idx)]                  # (N, K)
+    maps = xp.einsum("nk,nkhw->nhw", w.astype(f.dtype, copy=False), f)
+    return _result(maps, x, idx, feature)
+
+
+def default_layer(net):
+    """The ReLU after the last ``Conv2d`` (or that conv, if no ReLU follows)."""
+    convs = [i for i, layer in enumerate(net.layers) if isinstance(layer, Conv2d)]
+    if not convs:
+        raise ValueError("this net has no Conv2d layer: give Grad-CAM a layer=")
+    i = convs[-1]
+    nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
+    return (nxt if isinstance(nxt, ReLU) else net.layers[i]).name
+
+
+def gradcam(net, x, target=None, layer=None, relu=True):
+    """Selvaraju et al. 2017, Eq. 1-2, at ``layer`` (default: :func:`default_layer`).
+
+    Args:
+        x: (N, C, H, W).
+        target: class target or a unit after ``layer`` (see ``targets.py``).
+        layer: any layer with a 4-D output (N, K, h, w).
+        relu: apply Eq. 2's ReLU (False keeps the negative evidence too).
+
+    Returns:
+        CAMResult with coarse (N, h, w) and upsampled (N, H, W) maps.
+    """
+    layer = default_layer(net) if layer is None else net[layer].name
+    grads, used = injection(net, x, target)
+    A = net.outputs.get(layer)
+    if A is None or A.ndim != 4:
+        what = "was not run" if A is None else f"has output shape {tuple(A.shape)}"
+        raise ValueError(f"Grad-CAM needs a conv-side layer before the target; "
+                         f"{layer} {what}")
+    dA = net.backward(grads, until=layer)                     # dy^c/dA, (N, K, h, w)
+    xp = get_array_module(dA)
+    alpha = dA.mean(axis=(2, 3))                              # Eq. 1, (N, K)
+    maps = xp.einsum("nk,nkhw->nhw", alpha, A)                # Eq. 2, before ReLU
+    return _result(xp.maximum(maps, 0) if relu else maps, x, used, layer)
+
+
+class GuidedGradCAM(NamedTuple):
+    """Guided Grad-CAM.
+
+    Attributes:
+        attribution: (N, C, H, W) guided backprop times the upsampled Grad-CAM.
+        gradcam: the CAMResult it used.
+    """
+    attribution: np.ndarray
+    gradcam: CAMResult
+
+
+def guided_gradcam(net, x, target=None, layer=None):
+    """Selvaraju et al. 2017, Sec. 3.1: ``guided_backprop * upsample(gradcam)``.
+
+    Args:
+        x: (N, C, H, W); target, layer: as for :func:`gradcam`.
+
+    Returns:
+        GuidedGradCAM(attribution (N, C, H, W), gradcam CAMResult).
+    """
+    heat = gradcam(net, x, target, layer)
+    same = target if is_unit(target) else heat.target      # same class for both
+    gb = guided_backprop(net, x, same)
+    return GuidedGradCAM(gb * heat.upsampled[:, None].astype(gb.dtype), heat)

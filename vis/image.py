@@ -1,0 +1,298 @@
+r"""Images in and out: load, resize, preprocess, heat-map overlays, grids, PNG files.
+
+This is the *drawing* side of ``vis``; the methods compute arrays and never
+call anything here except ``resize_maps`` (STYLE.md: keep computing and
+drawing apart).
+
+**Two layouts, one rule.** Float images are RGB ``(3, H, W)`` in [0, 1],
+channels first like the network input. ``uint8`` arrays are for display and
+files, channels last like Pillow and matplotlib: ``(H, W, 3)`` or ``(H, W)``.
+``to_uint8`` goes from the first to the second.
+
+**Bilinear upsampling of heat maps** (``resize_maps``), with half-pixel
+centres (PyTorch ``align_corners=False``, OpenCV ``resize``): output pixel
+``i`` of ``H`` samples the input at ``(i + 0.5) * h / H - 0.5`` (clamped to
+``[0, h - 1]``), linearly between its two neighbours, then the same per
+column. It is a matrix on each side: ``out = R_H @ m @ R_W.T``.
+
+**Activation grids** (``tile``) use Chollet's per-map normalisation
+(*Deep Learning with Python*, Sec. 5.4.1; the ``+ 1e-5`` is from the 2nd
+edition and keeps a constant map at 128 instead of NaN)::
+
+    m = (m - m.mean()) / (m.std() + 1e-5) * 64 + 128
+    m = clip(m, 0, 255).astype(uint8)                  # truncates, as Chollet's
+
+**Overlays** (``overlay``): the heat map normalised to [0, 1], coloured by a
+matplotlib colormap (``jet``) and blended ``(1 - alpha) * image + alpha *
+colour`` with Chollet's ``alpha = 0.4`` (Sec. 5.4.3 adds ``0.4 * heatmap`` to
+the image and rescales; the convex blend stays in [0, 1] without rescaling).
+
+Example:
+    >>> import numpy as np
+    >>> to_uint8(np.ones((3, 2, 4))).shape
+    (2, 4, 3)
+    >>> normalize_map(np.array([[1.0, 3.0], [2.0, 5.0]]))
+    array([[0.  , 0.5 ],
+           [0.25, 1.  ]])
+"""
+
+import math
+import os
+import uuid
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from minicnn import preprocessing
+from minicnn.backend import asnumpy, get_array_module
+
+
+def load_image(path, size=None):
+    """Read any image Pillow can open as RGB float32 ``(3, H, W)`` in [0, 1].
+
+    Greyscale, RGBA (alpha dropped, as Keras' ``load_img`` does), palette,
+    CMYK and 16-bit images are converted with a warning saying so.
+
+    Args:
+        path: file name. size: None, an int (shorter side, keeps the aspect
+            ratio) or ``(H, W)``; see :func:`resize`.
+
+    Raises:
+        ValueError: the file is not an image (the message names it).
+    """
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            if mode == "RGB":
+                arr = np.asarray(img, dtype=np.float32) / 255.0
+            elif mode in ("I", "I;16", "I;16B", "I;16L"):        # 16-bit greyscale
+                grey = np.asarray(img, dtype=np.float32) / 65535.0
+                arr = np.repeat(grey[:, :, None], 3, axis=2)
+            else:
+                arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as e:
+        raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
+    except OSError as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: not a readable image ({e})") from None
+    if mode != "RGB":
+        lost = " (alpha channel dropped)" if "A" in mode or mode == "P" else ""
+        warnings.warn(f"{path}: converted {mode} image to RGB{lost}", stacklevel=2)
+    image = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return image if size is None else resize(image, size)
+
+
+def resize(image01, size):
+    """Resize ``(3, H, W)`` with Pillow's bilinear filter (antialiased when shrinking).
+
+    Args:
+        size: an int for the shorter side (torchvision ``Resize(256)``) or ``(H, W)``.
+
+    Returns:
+        (3, H', W') float32.
+    """
+    C, H, W = image01.shape
+    if isinstance(size, int):
+        s = size / min(H, W)
+        size = (max(1, round(H * s)), max(1, round(W * s)))
+    Ho, Wo = size
+    chans = [np.asarray(Image.fromarray(np.asarray(c, np.float32)).resize(
+        (Wo, Ho), Image.BILINEAR)) for c in image01]
+    return np.stack(chans).astype(np.float32)
+
+
+def center_crop(image01, size):
+    """The central ``(H', W')`` (or ``size x size``) window of ``(C, H, W)``."""
+    Ho, Wo = (size, size) if isinstance(size, int) else size
+    H, W = image01.shape[-2:]
+    if Ho > H or Wo > W:
+        raise ValueError(f"crop {Ho}x{Wo} larger than the image {H}x{W}")
+    top, left = (H - Ho) // 2, (W - Wo) // 2
+    return image01[..., top:top + Ho, left:left + Wo]
+
+
+def _interp_matrix(n_in, n_out):
+    """(n_out, n_in) bilinear weights, half-pixel centres (align_corners=False)."""
+    src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    i0 = np.floor(src).astype(np.int64)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    t = src - i0
+    R = np.zeros((n_out, n_in))
+    np.add.at(R, (np.arange(n_out), i0), 1 - t)
+    np.add.at(R, (np.arange(n_out), i1), t)
+    return R
+
+
+def resize_maps(maps, size):
+    """Bilinear resize of ``(..., h, w)`` maps to ``(..., H, W)`` (NumPy or CuPy).
+
+    Equals ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``.
+    """
+    xp = get_array_module(maps)
+    H, W = size
+    h, w = maps.shape[-2:]
+    dtype = maps.dtype if maps.dtype.kind == "f" else np.float32
+    Rh = xp.asarray(_interp_matrix(h, H), dtype=dtype)
+    Rw = xp.asarray(_interp_matrix(w, W), dtype=dtype)
+    return Rh @ maps.astype(dtype, copy=False) @ Rw.T
+
+
+def preprocess(images01, net):
+    """RGB ``(3, H, W)`` or ``(N, 3, H, W)`` in [0, 1] -> net input ``(N, 3, H, W)``.
+
+    The recipe (channel order, scale, mean, std) is ``net.meta["preprocess"]``;
+    see ``minicnn/preprocessing.py``.
+    """
+    images01 = np.asarray(images01)
+    if images01.ndim == 3:
+        images01 = images01[None]
+    return preprocessing.preprocess(images01, net.meta)
+
+
+def deprocess(x, net):
+    """Net input ``(N, 3, H, W)`` (or one ``(3, H, W)``) -> RGB, nominally in [0, 1]."""
+    x = asnumpy(x)
+    out = preprocessing.deprocess(x[None] if x.ndim == 3 else x, net.meta)
+    return out[0] if x.ndim == 3 else out
+
+
+def normalize_map(m, clip_percentile=None):
+    """Scale a heat map, or each map of ``(N, H, W)``, to [0, 1].
+
+    Args:
+        m: (H, W) or (N, H, W).
+        clip_percentile: cap values above this percentile first (Smilkov et
+            al. 2017 use 99).
+
+    Returns:
+        Same shape, float; a constant map (up to float32 rounding) gives zeros.
+    """
+    m = np.asarray(m, dtype=np.float64)
+    if not np.isfinite(m).all():
+        raise ValueError("heat map contains NaN or inf")
+    axes = (-2, -1)
+    lo = m.min(axis=axes, keepdims=True)
+    if clip_percentile is None:
+        hi = m.max(axis=axes, keepdims=True)
+    else:
+        hi = np.percentile(m, clip_percentile, axis=axes, keepdims=True)
+    span = hi - lo
+    flat = span <= np.finfo(np.float32).eps * np.maximum(np.abs(lo), np.abs(hi))
+    out = np.zeros_like(m)
+    np.divide(np.minimum(m, hi) - lo, span, out=out, where=~flat)
+    return out
+
+
+def overlay(image01, heatmap, alpha=0.4, cmap="jet"):
+    """A heat map over an image: ``(1 - alpha) * image + alpha * cmap(map)``.
+
+    Args:
+        image01: (3, H, W) RGB in [0, 1].
+        heatmap: (h, w), any range; normalised, and resized bilinearly to (H, W).
+
+    Returns:
+        (3, H, W) float in [0, 1].
+    """
+    import matplotlib
+    H, W = image01.shape[1:]
+    heat = normalize_map(heatmap)
+    if heat.shape != (H, W):
+        heat = np.clip(resize_maps(heat, (H, W)), 0, 1)
+    colour = matplotlib.colormaps[cmap](heat)[..., :3].transpose(2, 0, 1)
+    return np.clip((1 - alpha) * np.asarray(image01) + alpha * colour, 0, 1)
+
+
+def chollet_normalize(m):
+    """One map -> uint8 by Chollet's formula (module docstring)."""
+    m = np.asarray(m, dtype=np.float64)
+    m = (m - m.mean()) / (m.std() + 1e-5) * 64 + 128
+    return np.clip(m, 0, 255).astype(np.uint8)
+
+
+def tile(maps, ncols=None, pad=1, normalize=True):
+    """Lay K maps out in a grid, ``pad`` black pixels apart.
+
+    Args:
+        maps: (K, h, w) (e.g. one sample's activations) or (K, 3, h, w) (RGB).
+        ncols: columns (default ``ceil(sqrt(K))``).
+        normalize: Chollet's per-map normalisation; False: maps already in
+            [0, 1] (floats) or uint8.
+
+    Returns:
+        uint8 grid (rows*h + (rows-1)*pad, ncols*w + (ncols-1)*pad), plus a
+        trailing 3 for RGB maps.
+    """
+    maps = asnumpy(maps)
+    K, h, w = maps.shape[0], maps.shape[-2], maps.shape[-1]
+    ncols = ncols or math.ceil(math.sqrt(K))
+    nrows = math.ceil(K / ncols)
+    rgb = maps.ndim == 4
+    grid = np.zeros((nrows * h + (nrows - 1) * pad, ncols * w + (ncols - 1) * pad)
+                    + ((3,) if rgb else ()), dtype=np.uint8)
+    for k in range(K):
+        r, c = divmod(k, ncols)
+        m = chollet_normalize(maps[k]) if normalize else maps[k]
+        if rgb:
+            m = m.transpose(1, 2, 0) if normalize else to_uint8(m)
+        elif not normalize:
+            m = to_uint8(m)
+        grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = m
+    return grid
+
+
+def to_uint8(image):
+    """Float ``(3, H, W)`` or ``(H, W)`` in [0, 1] -> uint8 ``(H, W, 3)`` or ``(H, W)``.
+
+    uint8 input is returned unchanged (it is already channels-last).
+    """
+    a = asnumpy(image)
+    if a.dtype == np.uint8:
+        return a
+    if a.ndim == 3:
+        if a.shape[0] != 3:
+            raise ValueError(f"expected a float image (3, H, W), got shape {a.shape}")
+        a = a.transpose(1, 2, 0)
+    elif a.ndim != 2:
+        raise ValueError(f"expected (3, H, W) or (H, W), got shape {a.shape}")
+    return np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+
+
+def save_png(path, array, force=False):
+    """Write a PNG atomically: a temporary file in the same folder, then ``os.replace``.
+
+    Args:
+        path: destination. array: float (3, H, W)/(H, W) in [0, 1], or uint8
+            (H, W, 3)/(H, W). force: overwrite an existing file.
+
+    Returns:
+        ``path``. Nothing is left behind if anything fails.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``force`` is False.
+        FileNotFoundError / PermissionError: the folder is missing / not writable.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save {path}: folder {folder} does not exist")
+    if os.path.exists(path) and not force:
+        raise FileExistsError(f"{path} exists; pass force=True to overwrite it")
+    img = Image.fromarray(to_uint8(array))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        f = open(tmp, "xb")
+    except OSError as e:
+        raise PermissionError(f"cannot save {path}: folder {folder} is not writable "
+                              f"({e.strerror})") from None
+    try:
+        with f:
+            img.save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

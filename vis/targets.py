@@ -1,0 +1,165 @@
+"""What to explain: a class score or one unit, turned into an injected gradient.
+
+Every attribution method backpropagates from *something*. A ``target`` says
+what, the same way for all of them:
+
+=======================  ==================================================
+``target``               backpropagate from
+=======================  ==================================================
+``None``                 the top-scoring class of each sample
+``5``                    class 5 for every sample
+``[5, 2, 7]`` (length N) class ``target[n]`` for sample ``n`` (e.g. labels)
+``("conv5_3", 12)``      channel 12 of conv5_3 at its most active position
+``("conv5_3", 12, i, j)``  the unit at row ``i``, column ``j`` of channel 12
+=======================  ==================================================
+
+**Class scores.** The score ``S_c`` is the output of the net's last layer
+*before* a softmax (Simonyan et al. 2014, Sec. 3.1: the softmax can be raised
+by pushing the other classes down, the score only by evidence for ``c``). The
+injected gradient is the one-hot row ``dS_c/dS = e_c``.
+
+**Units (Zeiler & Fergus 2014, Sec. 2.1).** "To examine a given convnet
+activation, we set all other activations in the layer to zero and pass the
+feature maps as input to the attached deconvnet layer." So the injected
+gradient is the layer's output with everything but one activation zeroed::
+
+    g[n, k, i, j] = A[n, k, i, j]   if (k, i, j) is the chosen unit, else 0
+
+i.e. ``g = a * da/dA``: for the gradient rule the result is ``a * da/dx``, the
+gradient of ``a**2 / 2``. A unit that is not active (``a = 0``) projects to
+zero; Zeiler & Fergus project the strongest activations, which is what the
+``(layer, channel)`` form picks. For a 2-D layer (``Linear``) the unit is
+``(layer, k)`` with no position.
+
+The functions here do one forward pass and build the ``grads`` dict for
+``net.backward``; the methods in ``attribution.py`` and ``cam.py`` call them.
+"""
+
+import numpy as np
+
+from minicnn.backend import asnumpy, get_array_module
+from minicnn.layers import Softmax
+
+
+def score_layer(net):
+    """Name of the layer whose output is the class score (the last one, or the
+    one before a trailing ``Softmax``)."""
+    layers = net.layers
+    if isinstance(layers[-1], Softmax) and len(layers) > 1:
+        return layers[-2].name
+    return layers[-1].name
+
+
+def is_unit(target):
+    """True for the unit forms ``(layer, channel)`` and ``(layer, channel, i, j)``."""
+    return isinstance(target, tuple) and len(target) > 0 and isinstance(target[0], str)
+
+
+def class_indices(scores, target):
+    """Resolve a class target to one index per sample.
+
+    Args:
+        scores: (N, K) class scores.
+        target: None, an int, or a sequence of N ints.
+
+    Returns:
+        (N,) int64 array of class indices.
+
+    Raises:
+        ValueError: an index outside ``0 .. K-1``, or a sequence of the wrong length.
+    """
+    scores = asnumpy(scores)
+    N, K = scores.shape
+    if target is None:
+        return scores.argmax(axis=1)
+    idx = np.asarray(target)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise ValueError(f"target must be None, a class index, a sequence of N class "
+                         f"indices or a unit (layer, channel[, i, j]); got {target!r}")
+    idx = np.broadcast_to(idx, (N,)) if idx.ndim == 0 else idx
+    if idx.shape != (N,):
+        raise ValueError(f"got {idx.shape[0]} class indices for a batch of {N}")
+    bad = idx[(idx < 0) | (idx >= K)]
+    if bad.size:
+        raise ValueError(f"class index {int(bad[0])} out of range: this net has "
+                         f"{K} classes, 0 .. {K - 1}")
+    return idx.astype(np.int64)
+
+
+def onehot(idx, K, like):
+    """(N, K) rows ``e_idx[n]`` with the dtype and array module of ``like``."""
+    xp = get_array_module(like)
+    g = xp.zeros((len(idx), K), dtype=like.dtype)
+    g[xp.arange(len(idx)), xp.asarray(idx)] = 1
+    return g
+
+
+def _check_unit(net, target):
+    """Check the form ``(layer, channel[, i, j])``; KeyError for an unknown layer."""
+    if len(target) not in (2, 4):
+        raise ValueError(f"a unit target is (layer, channel) or (layer, channel, i, j); "
+                         f"got {target!r}")
+    return net[target[0]].name          # KeyError with close names if unknown
+
+
+def unit_gradient(out, target):
+    """Zeiler's injected gradient for one unit per sample.
+
+    Args:
+        out: (N, K, h, w) or (N, K) output of the target layer.
+        target: ``(layer, channel)`` (the argmax position of the channel in
+            each sample) or ``(layer, channel, i, j)``.
+
+    Returns:
+        g: like ``out``, zero except ``out`` at the chosen unit of each sample;
+        positions: (N, 2) int array of the (i, j) used ((N, 0) for 2-D layers).
+    """
+    layer, k = target[0], target[1]
+    K = out.shape[1]
+    if not isinstance(k, (int, np.integer)) or not 0 <= k < K:
+        raise ValueError(f"channel {k!r} out of range: {layer} has {K} channels, 0 .. {K - 1}")
+    xp = get_array_module(out)
+    N = out.shape[0]
+    g = xp.zeros_like(out)
+    n = xp.arange(N)
+    if out.ndim == 2:
+        if len(target) == 4:
+            raise ValueError(f"{layer} has no spatial positions: use ({layer!r}, {k})")
+        g[n, k] = out[n, k]
+        return g, np.zeros((N, 0), np.int64)
+    h, w = out.shape[2:]
+    if len(target) == 4:
+        i, j = target[2], target[3]
+        if not (0 <= i < h and 0 <= j < w):
+            raise ValueError(f"position ({i}, {j}) outside {layer}'s {h}x{w} map")
+        positions = np.tile(np.array([[i, j]], np.int64), (N, 1))
+    else:                            # the most active position, per sample
+        flat = asnumpy(out[:, k].reshape(N, -1).argmax(axis=1))
+        positions = np.stack([flat // w, flat % w], axis=1).astype(np.int64)
+    i, j = xp.asarray(positions[:, 0]), xp.asarray(positions[:, 1])
+    g[n, k, i, j] = out[n, k, i, j]
+    return g, positions
+
+
+def injection(net, x, target):
+    """One forward pass and the gradient to inject for ``target``.
+
+    Args:
+        net: a Net; x: (N, C, H, W) preprocessed batch.
+        target: see the module docstring.
+
+    Returns:
+        grads: ``{layer: gradient}`` for ``net.backward``.
+        used: (N,) class indices, or for a unit target the list of N tuples
+        ``(layer, channel, i, j)`` actually used.
+    """
+    if is_unit(target):
+        layer = _check_unit(net, target)
+        out = net.forward(x, until=layer)
+        g, pos = unit_gradient(out, target)
+        used = [(layer, target[1]) + tuple(int(v) for v in p) for p in pos]
+        return {layer: g}, used
+    name = score_layer(net)
+    scores = net.forward(x, until=name)
+    idx = class_indices(scores, target)
+    return {name: onehot(idx, scores.shape[1], scores)}, idx
