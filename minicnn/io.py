@@ -32,11 +32,11 @@ into a temporary folder beside the weights, checked against the published
 checksum, converted, and only then moved into place.
 
 Example:
-    >>> import tempfile, numpy as np
+    >>> import tempfile
     >>> from minicnn import models
-    >>> folder = tempfile.mkdtemp()
-    >>> path = save(models.tiny(width=(4, 8)), f"{folder}/tiny.npz")
-    >>> net = load(path)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save(models.tiny(width=(4, 8)), f"{folder}/tiny.npz")
+    ...     net = load(path)
     >>> net.meta["arch"], net["conv2_1"].params["W"].shape
     ('tiny', (8, 4, 3, 3))
 """
@@ -73,7 +73,11 @@ class DownloadError(RuntimeError):
 
 
 def weights_dir():
-    """Folder of the converted ``.npz`` files: ``$MINICNN_WEIGHTS`` or the repository's ``weights/``."""
+    """Folder of the converted ``.npz`` files: ``$MINICNN_WEIGHTS``, else ``weights/``.
+
+    The repository's folder is ``Path(minicnn.__file__).resolve().parents[1] / "weights"``
+    (the project is installed editable, so the package sits in the repository).
+    """
     env = os.environ.get("MINICNN_WEIGHTS")
     return Path(env).expanduser() if env else DATA_DIR
 
@@ -142,7 +146,8 @@ def _read_npz(path):
     if not head:
         raise WeightFileError(f"{path}: file is empty")
     if head != b"PK\x03\x04":  # every zip (so every .npz) starts with these bytes
-        hint = " It looks like a pickle, which could run code: refused." if head[:1] == b"\x80" else ""
+        pickled = head[:1] == b"\x80"  # the PROTO opcode that starts a pickle
+        hint = " It looks like a pickle, which could run code: refused." if pickled else ""
         raise WeightFileError(f"{path}: not an .npz archive (a minicnn weight file is a zip "
                               f"of .npy arrays; this one starts with {head!r}).{hint}")
     broken = (OSError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -248,7 +253,8 @@ def load(path):
 
 # --- converters: PyTorch and Keras files -> own format --------------------------------
 
-_READERS = {  # kind -> (how the file is recognised, architectures it converts to)
+_READERS = {  # kind -> (file name endings, architectures it converts to); tried in order,
+    #            so ".weights.h5" (Keras 3) is recognised before ".h5" (Keras 2)
     "torchvision .pth": ((".pth", ".pt"), ("alexnet", "vgg16", "vgg19")),
     "Keras 3 .weights.h5": ((".weights.h5",), ("vgg16_hed", "vgg16", "vgg19")),
     "Keras 2 .h5": ((".h5", ".hdf5"), ("vgg16", "vgg19")),

@@ -196,3 +196,13 @@ def test_conv_training_mode_caches_columns(rng):
     conv.forward(x)
     assert conv.x_cols.shape == (2, 2 * 9, 30)
     assert check_layer(conv, x)["W"] < 1e-8
+
+
+def test_maxpool_ties_go_to_the_first_position():
+    """All-zero windows (dead ReLUs) route to (0, 0), like PyTorch: deconvnet relies on it."""
+    pool = MaxPool2d("pool", 2)
+    pool.forward(np.zeros((1, 1, 4, 4)))
+    assert (pool.switches == 0).all()
+    x = np.array([[0, 3], [3, 3]], dtype=np.float64)[None, None]
+    pool.forward(x)
+    assert pool.switches[0, 0, 0, 0] == 1

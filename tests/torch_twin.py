@@ -13,7 +13,45 @@ import torch.nn.functional as F
 from minicnn import layers as L
 
 
-def twin(net, dtype=torch.float64):
+class MaskedReLU(nn.Module):
+    """A ReLU whose on/off pattern is given (``x * mask``): lets two float32
+    implementations be compared without a unit near 0 switching sides in one only."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return x * self.mask
+
+
+def pool_indices(layer):
+    """minicnn's switches as PyTorch max-pool indices (flat positions in H*W)."""
+    (KH, KW), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    N, C, Ho, Wo = layer.switches.shape
+    Wp = layer.x_shape[3]
+    kh, kw = np.divmod(layer.switches.astype(np.int64), KW)
+    rows = np.arange(Ho)[:, None] * sh + kh - ph
+    cols = np.arange(Wo)[None, :] * sw + kw - pw
+    return rows * (Wp - 2 * pw) + cols
+
+
+class SwitchedMaxPool(nn.Module):
+    """Max-pool that picks the given positions (``gather``): shares the switches."""
+
+    def __init__(self, indices):
+        super().__init__()
+        self.register_buffer("indices", indices)
+
+    def forward(self, x):
+        N, C = x.shape[:2]
+        out = x.flatten(2).gather(2, self.indices.flatten(2))
+        return out.view(N, C, *self.indices.shape[2:])
+
+
+def twin(net, dtype=torch.float64, relu_masks=None):
+    """``relu_masks``: optional {relu name: bool array} fixing each ReLU's pattern;
+    then the max-pools also take minicnn's switches."""
     mods = []
     for layer in net.layers:
         if isinstance(layer, L.Conv2d):
@@ -25,8 +63,12 @@ def twin(net, dtype=torch.float64):
             m = nn.Linear(layer.in_features, layer.out_features)
             m.weight.data = torch.tensor(np.asarray(layer.params["W"]))
             m.bias.data = torch.tensor(np.asarray(layer.params["b"]))
+        elif isinstance(layer, L.ReLU) and relu_masks is not None:
+            m = MaskedReLU(torch.tensor(np.asarray(relu_masks[layer.name])).to(dtype))
         elif isinstance(layer, L.ReLU):
             m = nn.ReLU()
+        elif isinstance(layer, L.MaxPool2d) and relu_masks is not None:
+            m = SwitchedMaxPool(torch.tensor(pool_indices(layer)))
         elif isinstance(layer, L.MaxPool2d):
             m = nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
         elif isinstance(layer, L.GlobalAvgPool):
@@ -57,7 +99,7 @@ def set_rule(model, rule):
         return (F.relu(grad_output[0]),)
 
     for m in model.modules():
-        if isinstance(m, nn.ReLU) and rule != "gradient":
+        if isinstance(m, (nn.ReLU, MaskedReLU)) and rule != "gradient":
             m.register_full_backward_hook(guided if rule == "guided" else deconv)
     return model
 

@@ -66,7 +66,7 @@ class MaxPool2d(Layer):
             out = xp.maximum(out, s)
         # Switches: the first position (in kh, kw order) that holds the max.
         self.switches = xp.zeros(out.shape, dtype=np.uint8 if KH * KW < 256 else np.int32)
-        for k in range(len(slices) - 1, 0, -1):
+        for k in range(len(slices) - 1, -1, -1):
             self.switches[slices[k] == out] = k
         self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
         return out
