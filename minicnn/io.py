@@ -196,7 +196,7 @@ def _parse_meta(path, arrays):
 
 def _build(arch, arrays):
     """An empty ``arch`` shaped like ``arrays``: class count, VGG top, tiny's widths."""
-    kwargs = {}
+    kwargs = {"seed": None}           # no random initialisation: the arrays overwrite it
     if arch in ("vgg16", "vgg19"):
         kwargs["include_top"] = "fc8.W" in arrays
     if "fc8.W" in arrays and arch != "vgg16_hed":

@@ -15,7 +15,8 @@
   blocks, then ``GlobalAvgPool -> Linear`` so that CAM applies directly (Zhou
   et al. 2016).
 
-Weights are He-initialised from ``seed``; ``load(name)`` returns a model with
+Weights are He-initialised from ``seed`` (``seed=None``: left at zero, for
+loading weights without paying for random numbers); ``load(name)`` returns a model with
 trained weights from ``weights/`` or says in one sentence how to get them.
 """
 
@@ -59,13 +60,13 @@ def _vgg_trunk(blocks, rng, pool_after=(1, 2, 3, 4, 5)):
 
 def _vgg_head(rng, num_classes, in_features=512 * 7 * 7, seed=0):
     return [Flatten("flatten"),
-            Linear("fc6", in_features, 4096, rng=rng), ReLU("relu6"), Dropout("drop6", 0.5, seed),
-            Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"), Dropout("drop7", 0.5, seed + 1),
+            Linear("fc6", in_features, 4096, rng=rng), ReLU("relu6"), Dropout("drop6", 0.5, seed or 0),
+            Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"), Dropout("drop7", 0.5, (seed or 0) + 1),
             Linear("fc8", 4096, num_classes, rng=rng)]
 
 
 def _vgg(arch, convs_per_block, num_classes, include_top, seed):
-    rng = np.random.default_rng(seed)
+    rng = None if seed is None else np.random.default_rng(seed)
     blocks = list(zip((64, 128, 256, 512, 512), convs_per_block))
     layers = _vgg_trunk(blocks, rng)
     if include_top:
@@ -85,7 +86,7 @@ def vgg19(num_classes=1000, include_top=True, seed=0):
 
 def vgg16_hed(seed=0):
     """HED's VGG16 trunk: conv1_1 … conv5_3, pool1 … pool4, BGR input."""
-    rng = np.random.default_rng(seed)
+    rng = None if seed is None else np.random.default_rng(seed)
     blocks = list(zip((64, 128, 256, 512, 512), (2, 2, 3, 3, 3)))
     layers = _vgg_trunk(blocks, rng, pool_after=(1, 2, 3, 4))
     return Net(layers, _meta("vgg16_hed", (224, 224), HED_BGR))
@@ -93,7 +94,7 @@ def vgg16_hed(seed=0):
 
 def alexnet(num_classes=1000, seed=0):
     """AlexNet as in torchvision (61,100,840 parameters at 1000 classes)."""
-    rng = np.random.default_rng(seed)
+    rng = None if seed is None else np.random.default_rng(seed)
     layers = [
         Conv2d("conv1", 3, 64, 11, stride=4, padding=2, rng=rng), ReLU("relu1"),
         MaxPool2d("pool1", 3, stride=2),
@@ -104,8 +105,8 @@ def alexnet(num_classes=1000, seed=0):
         Conv2d("conv5", 256, 256, 3, padding=1, rng=rng), ReLU("relu5"),
         MaxPool2d("pool5", 3, stride=2),
         Flatten("flatten"),
-        Dropout("drop6", 0.5, seed), Linear("fc6", 256 * 6 * 6, 4096, rng=rng), ReLU("relu6"),
-        Dropout("drop7", 0.5, seed + 1), Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"),
+        Dropout("drop6", 0.5, seed or 0), Linear("fc6", 256 * 6 * 6, 4096, rng=rng), ReLU("relu6"),
+        Dropout("drop7", 0.5, (seed or 0) + 1), Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"),
         Linear("fc8", 4096, num_classes, rng=rng),
     ]
     return Net(layers, _meta("alexnet", (224, 224), TORCHVISION_RGB))
@@ -113,7 +114,7 @@ def alexnet(num_classes=1000, seed=0):
 
 def alexnet_caffe(num_classes=1000, seed=0):
     """AlexNet as in the paper / Caffe's bvlc_alexnet: groups and LRN, 227x227 input."""
-    rng = np.random.default_rng(seed)
+    rng = None if seed is None else np.random.default_rng(seed)
     layers = [
         Conv2d("conv1", 3, 96, 11, stride=4, rng=rng), ReLU("relu1"),
         LRN("norm1", 5, 1e-4, 0.75, 1.0), MaxPool2d("pool1", 3, stride=2),
@@ -124,8 +125,8 @@ def alexnet_caffe(num_classes=1000, seed=0):
         Conv2d("conv5", 384, 256, 3, padding=1, groups=2, rng=rng), ReLU("relu5"),
         MaxPool2d("pool5", 3, stride=2),
         Flatten("flatten"),
-        Linear("fc6", 256 * 6 * 6, 4096, rng=rng), ReLU("relu6"), Dropout("drop6", 0.5, seed),
-        Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"), Dropout("drop7", 0.5, seed + 1),
+        Linear("fc6", 256 * 6 * 6, 4096, rng=rng), ReLU("relu6"), Dropout("drop6", 0.5, seed or 0),
+        Linear("fc7", 4096, 4096, rng=rng), ReLU("relu7"), Dropout("drop7", 0.5, (seed or 0) + 1),
         Linear("fc8", 4096, num_classes, rng=rng),
     ]
     return Net(layers, _meta("alexnet_caffe", (227, 227), CAFFE_BGR))
@@ -137,7 +138,7 @@ def tiny(num_classes=8, width=(16, 32, 64), seed=0, class_names=None):
     64x64 input -> conv1 (64x64) -> pool1 -> conv2 (32x32) -> pool2 -> conv3
     (16x16) -> GlobalAvgPool -> fc. CAM maps are 16x16.
     """
-    rng = np.random.default_rng(seed)
+    rng = None if seed is None else np.random.default_rng(seed)
     blocks = [(w, 2) for w in width]
     layers = _vgg_trunk(blocks, rng, pool_after=tuple(range(1, len(width))))
     layers += [GlobalAvgPool("gap"), Linear("fc", width[-1], num_classes, rng=rng)]

@@ -23,13 +23,16 @@ and Grad-CAM = ReLU(CAM) / Z: Grad-CAM generalises CAM (Sec. 3, "Grad-CAM
 generalizes CAM"). ``y^c`` is the score before the softmax.
 
 *Default layer.* The paper uses the last conv layer (``relu5_3``'s output in
-VGG16: Caffe's ReLU is in place). pytorch-grad-cam users pick the last conv
-block's output. We take the **ReLU after the last ``Conv2d``** (``relu5_3``
-in VGG16, 14x14; ``relu3_2`` in ``tiny``, 16x16), i.e. before the last pool.
+VGG16: Caffe's ReLU is in place); Chollet's Keras recipe uses
+``block5_conv3`` (conv + ReLU, 14x14); pytorch-grad-cam's README suggests
+``model.features[-1]`` for VGG, which is after pool5 (7x7). We take the
+**ReLU after the last ``Conv2d``** (``relu5_3`` in VGG16, 14x14;
+``relu3_2`` in ``tiny``, 16x16), i.e. before the last pool.
 
-**Guided Grad-CAM** — Selvaraju et al. 2017, Sec. 3.1: guided backprop times
-the Grad-CAM map upsampled to the input by bilinear interpolation
-(``image.resize_maps``, half-pixel centres, PyTorch ``align_corners=False``)::
+**Guided Grad-CAM** — Selvaraju et al. 2017, Sec. 3 ("Guided Grad-CAM"):
+guided backprop times the Grad-CAM map upsampled to the input by bilinear
+interpolation (``image.resize_maps``: half-pixel centres, as PyTorch's
+``align_corners=False``)::
 
     G(x) = guided_backprop(x) * upsample(L^c)[None]     (N, C, H, W)
 
@@ -162,7 +165,7 @@ class GuidedGradCAM(NamedTuple):
 
 
 def guided_gradcam(net, x, target=None, layer=None):
-    """Selvaraju et al. 2017, Sec. 3.1: ``guided_backprop * upsample(gradcam)``.
+    """Selvaraju et al. 2017, "Guided Grad-CAM": ``guided_backprop * upsample(gradcam)``.
 
     Args:
         x: (N, C, H, W); target, layer: as for :func:`gradcam`.

@@ -3,13 +3,14 @@
 A first-layer filter ``W[f]`` of shape (C=3, KH, KW) lives in the same space
 as an input patch, so it can be drawn as a tiny RGB image: the patch that
 excites it most, up to scale (its dot product with a unit-norm patch is
-largest for the patch parallel to it). Krizhevsky et al. 2012, Fig. 3, showed
-AlexNet's 96 11x11 filters this way — oriented edges, gratings and colour
-blobs, like Gabor filters and the receptive fields of V1 — and cs231n's
-"Visualizing what ConvNets learn" made it the first slide. Deeper filters
-have C = 64, 128 … input channels with no colour meaning; for those,
-:func:`filter_norms` gives one number per filter, and the other methods
-(activation maximisation, maximally activating patches) show what they want.
+largest for the patch parallel to it; "patch" in the network's input units).
+Krizhevsky et al. 2012, Fig. 3, showed AlexNet's 96 11x11 filters this way —
+oriented edges, gratings and colour blobs, like Gabor filters and the
+receptive fields of V1 — and cs231n's "Visualizing what ConvNets learn" made
+it the first slide. Deeper filters have C = 64, 128 … input channels with no
+colour meaning; for those, :func:`filter_norms` gives one number per filter,
+and the other methods (activation maximisation, maximally activating patches)
+show what they want.
 
 Display: each filter is min-max scaled *on its own* over all its KH*KW*3
 values (one scale for its three channels, so its hue is kept)::

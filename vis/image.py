@@ -42,7 +42,7 @@ import uuid
 import warnings
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from minicnn import preprocessing
 from minicnn.backend import asnumpy, get_array_module
@@ -64,7 +64,7 @@ def load_image(path, size=None):
     try:
         with Image.open(path) as img:
             img.load()
-            mode = img.mode
+            mode, alpha = img.mode, "A" in img.mode or "transparency" in img.info
             if mode == "RGB":
                 arr = np.asarray(img, dtype=np.float32) / 255.0
             elif mode in ("I", "I;16", "I;16B", "I;16L"):        # 16-bit greyscale
@@ -72,14 +72,12 @@ def load_image(path, size=None):
                 arr = np.repeat(grey[:, :, None], 3, axis=2)
             else:
                 arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as e:
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError) as e:      # UnidentifiedImageError is an OSError
         raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
-    except OSError as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"{path}: not a readable image ({e})") from None
     if mode != "RGB":
-        lost = " (alpha channel dropped)" if "A" in mode or mode == "P" else ""
+        lost = " (transparency dropped)" if alpha else ""
         warnings.warn(f"{path}: converted {mode} image to RGB{lost}", stacklevel=2)
     image = np.ascontiguousarray(arr.transpose(2, 0, 1))
     return image if size is None else resize(image, size)
@@ -218,8 +216,8 @@ def tile(maps, ncols=None, pad=1, normalize=True):
     Args:
         maps: (K, h, w) (e.g. one sample's activations) or (K, 3, h, w) (RGB).
         ncols: columns (default ``ceil(sqrt(K))``).
-        normalize: Chollet's per-map normalisation; False: maps already in
-            [0, 1] (floats) or uint8.
+        normalize: Chollet's per-map normalisation; False: float maps
+            already in [0, 1].
 
     Returns:
         uint8 grid (rows*h + (rows-1)*pad, ncols*w + (ncols-1)*pad), plus a
@@ -234,11 +232,9 @@ def tile(maps, ncols=None, pad=1, normalize=True):
                     + ((3,) if rgb else ()), dtype=np.uint8)
     for k in range(K):
         r, c = divmod(k, ncols)
-        m = chollet_normalize(maps[k]) if normalize else maps[k]
-        if rgb:
-            m = m.transpose(1, 2, 0) if normalize else to_uint8(m)
-        elif not normalize:
-            m = to_uint8(m)
+        m = chollet_normalize(maps[k]) if normalize else to_uint8(maps[k])
+        if rgb and normalize:
+            m = m.transpose(1, 2, 0)                               # to channels-last
         grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = m
     return grid
 

@@ -1,22 +1,20 @@
 """What to explain: a class score or one unit, turned into an injected gradient.
 
 Every attribution method backpropagates from *something*. A ``target`` says
-what, the same way for all of them:
+what, the same way for all of them::
 
-=======================  ==================================================
-``target``               backpropagate from
-=======================  ==================================================
-``None``                 the top-scoring class of each sample
-``5``                    class 5 for every sample
-``[5, 2, 7]`` (length N) class ``target[n]`` for sample ``n`` (e.g. labels)
-``("conv5_3", 12)``      channel 12 of conv5_3 at its most active position
-``("conv5_3", 12, i, j)``  the unit at row ``i``, column ``j`` of channel 12
-=======================  ==================================================
+    target                   backpropagate from
+    -----------------------  ------------------------------------------------
+    None                     the top-scoring class of each sample
+    5                        class 5 for every sample
+    [5, 2, 7]  (N ints)      class target[n] for sample n (e.g. the labels)
+    ("conv5_3", 12)          channel 12 of conv5_3 at its most active position
+    ("conv5_3", 12, i, j)    the unit at row i, column j of that channel
 
 **Class scores.** The score ``S_c`` is the output of the net's last layer
-*before* a softmax (Simonyan et al. 2014, Sec. 3.1: the softmax can be raised
-by pushing the other classes down, the score only by evidence for ``c``). The
-injected gradient is the one-hot row ``dS_c/dS = e_c``.
+*before* a softmax (Simonyan et al. 2014, Sec. 2 and 3.1: a posterior can be
+raised by pushing the other classes down, the score only by evidence for
+``c``). The injected gradient is the one-hot row ``dS_c/dS = e_c``.
 
 **Units (Zeiler & Fergus 2014, Sec. 2.1).** "To examine a given convnet
 activation, we set all other activations in the layer to zero and pass the

@@ -130,7 +130,8 @@ class Conv2d(Layer):
         kernel_size: KH or (KH, KW); stride: s or (s_h, s_w); padding: p or
             (p_h, p_w), zeros; groups: G (C and F divisible by G).
         rng: ``np.random.Generator`` for He initialisation (He et al. 2015,
-            Eq. 10: ``W ~ N(0, 2 / (C/G * KH * KW))``), bias zero.
+            Eq. 10: ``W ~ N(0, 2 / (C/G * KH * KW))``), bias zero; None leaves
+            the weights at zero (to be loaded).
         dtype: parameter dtype.
     """
 
@@ -145,10 +146,12 @@ class Conv2d(Layer):
         self.padding, self.groups = _pair(padding), groups
         KH, KW = self.kernel_size
         fan_in = in_channels // groups * KH * KW
-        rng = np.random.default_rng(0) if rng is None else rng
-        W = rng.standard_normal((out_channels, in_channels // groups, KH, KW), dtype=np.float32)
-        self.params = {"W": (W * np.float32(np.sqrt(2.0 / fan_in))).astype(dtype),
-                       "b": np.zeros(out_channels, dtype=dtype)}
+        shape = (out_channels, in_channels // groups, KH, KW)
+        if rng is None:           # no initialisation: weights will be loaded
+            W = np.zeros(shape, dtype=dtype)
+        else:
+            W = rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
+        self.params = {"W": W.astype(dtype, copy=False), "b": np.zeros(out_channels, dtype=dtype)}
         self.window = (KH, KW) + self.stride + self.padding
         #: Use the stride-1 fast path for dx (False: always col2im, the reference).
         self.fast = True

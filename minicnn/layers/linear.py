@@ -25,7 +25,7 @@ class Linear(Layer):
         name: e.g. ``"fc6"``.
         in_features (D), out_features (M).
         rng: generator for He initialisation ``W ~ N(0, 2/D)`` (He et al.
-            2015, Eq. 10); bias zero.
+            2015, Eq. 10); bias zero; None leaves W at zero (to be loaded).
     """
 
     window = "global"
@@ -33,9 +33,11 @@ class Linear(Layer):
     def __init__(self, name, in_features, out_features, rng=None, dtype=np.float32):
         super().__init__(name)
         self.in_features, self.out_features = in_features, out_features
-        rng = np.random.default_rng(0) if rng is None else rng
-        W = rng.standard_normal((out_features, in_features), dtype=np.float32)
-        W *= np.float32(np.sqrt(2.0 / in_features))
+        if rng is None:           # no initialisation: weights will be loaded
+            W = np.zeros((out_features, in_features), dtype=np.float32)
+        else:
+            W = rng.standard_normal((out_features, in_features), dtype=np.float32)
+            W *= np.float32(np.sqrt(2.0 / in_features))
         self.params = {"W": W.astype(dtype, copy=False), "b": np.zeros(out_features, dtype=dtype)}
 
     def output_shape(self, in_shape):
