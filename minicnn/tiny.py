@@ -46,8 +46,9 @@ def _flip(batch, rng):
     return batch
 
 
-def train_tiny(epochs=EPOCHS, n_train=N_TRAIN, seed=TRAIN_SEED, progress=True):
+def train_tiny(epochs=None, n_train=N_TRAIN, seed=TRAIN_SEED, progress=True):
     """Train ``tiny()`` on shapes from the recipe; returns (net, history, seconds)."""
+    epochs = EPOCHS if epochs is None else epochs
     start = time.perf_counter()
     net = models.tiny(num_classes=len(CLASS_NAMES), width=WIDTH, seed=MODEL_SEED,
                       class_names=list(CLASS_NAMES))

@@ -183,16 +183,11 @@ def test_target_validation(tiny64, rng):
 ORACLE_TOLERANCE = {"float64": (np.float64, 1e-5), "float32": (np.float32, 1e-4)}
 
 
-def vgg16_twin(net, x, torch):
+def vgg16_twin(net, x):
     """Torch copy of ``net``; in float32 it shares minicnn's ReLU masks and pool switches."""
-    from tests.torch_twin import twin
-    if x.dtype == np.float64:
-        return twin(net, torch.float64)
-    from tests.test_torch_oracle import check_kinks_only
+    from tests.torch_twin import shared_twin
     net.forward(x)
-    masks = {n: net.outputs[n] > 0 for n in net.outputs if n.startswith("relu")}
-    check_kinks_only(net, x, masks, None)
-    return twin(net, torch.float32, masks)
+    return shared_twin(net, x)
 
 
 @pytest.fixture(scope="module", params=sorted(ORACLE_TOLERANCE))
@@ -203,7 +198,7 @@ def vgg_reference(request):
     dtype, tol = ORACLE_TOLERANCE[request.param]
     net = models.vgg16(seed=5).astype(dtype)
     x = np.random.default_rng(105).standard_normal((1, 3, 224, 224)).astype(dtype)
-    model, ref = vgg16_twin(net, x, torch), {}
+    model, ref = vgg16_twin(net, x), {}
     for rule in ("gradient", "guided"):                  # hooks added for the second pass
         xt = torch.tensor(x, requires_grad=True)
         scores = set_rule(model, rule)(xt)

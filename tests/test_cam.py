@@ -118,7 +118,7 @@ def test_gradcam_matches_torch_on_vgg16(dtype, tol):
     from tests.test_attribution import vgg16_twin
     net = models.vgg16(seed=5).astype(dtype)
     x = np.random.default_rng(105).standard_normal((1, 3, 224, 224)).astype(dtype)
-    model = vgg16_twin(net, x, torch)
+    model = vgg16_twin(net, x)
     kept = {}
     model[net.index("relu5_3")].register_forward_hook(lambda m, i, out: kept.update(A=out))
     scores = model(torch.tensor(x, requires_grad=True))

@@ -112,3 +112,39 @@ def input_gradient(model, x, out_grad, rule="gradient", upto=None):
     out = seq(xt)
     out.backward(torch.tensor(out_grad))
     return out.detach().numpy(), xt.grad.numpy()
+
+
+def check_kinks_only(net, x, masks, upto):
+    """minicnn's float32 ReLU pattern and pool switches equal PyTorch's own, except
+    where the deciding values are within float32 rounding (1e-5 of the layer's scale)."""
+    model = twin(net, torch.float32)
+    h = torch.tensor(x)
+    with torch.no_grad():
+        for i, layer in enumerate(net.layers[:upto]):
+            pre = h
+            scale = float(pre.abs().max())
+            if isinstance(layer, L.MaxPool2d):
+                h, idx = torch.nn.functional.max_pool2d(
+                    pre, layer.kernel_size, layer.stride, layer.padding, return_indices=True)
+                mine = torch.tensor(pool_indices(layer))
+                flat = pre.flatten(2)
+                gap = (flat.gather(2, idx.flatten(2)) - flat.gather(2, mine.flatten(2))).abs()
+                assert (gap <= 1e-5 * scale).all(), layer.name
+                continue
+            h = model[i](h)
+            if layer.name in masks:
+                differ = (h > 0).numpy() != masks[layer.name]
+                assert (np.abs(pre.numpy()[differ]) < 1e-5 * scale).all(), layer.name
+
+
+def shared_twin(net, x, upto=None):
+    """The PyTorch twin to compare with after ``net.forward(x)``.
+
+    float64: a plain twin. float32: first :func:`check_kinks_only`, then a twin
+    that shares minicnn's ReLU masks and pool switches (see test_torch_oracle.py).
+    """
+    if x.dtype == np.float64:
+        return twin(net, torch.float64)
+    masks = {n: net.outputs[n] > 0 for n in net.outputs if isinstance(net[n], L.ReLU)}
+    check_kinks_only(net, x, masks, upto)
+    return twin(net, torch.float32, masks)

@@ -7,6 +7,7 @@ name, a missing file) print one line, ``minicnn: error: …``, and exit with 2.
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _summary(args):
@@ -23,8 +24,23 @@ def _bench(args):
     bench.main(args.bench_args)
 
 
+def _train_tiny(args):
+    from minicnn import io, tiny
+    out = args.out or io.weights_dir() / "tiny.npz"
+    if out.exists() and not args.force:   # refuse before an hour of work, not after
+        raise FileExistsError(f"{out} exists: pass --force to overwrite it")
+    net, history, seconds = tiny.train_tiny(epochs=args.epochs, progress=not args.quiet)
+    acc = tiny.test_accuracy(net)
+    net.meta["source"]["test_accuracy"] = acc
+    io.save(net, out, force=args.force)
+    print(f"trained tiny in {seconds:.0f} s; validation accuracy per epoch "
+          + ", ".join(f"{a:.3f}" for a in history["val_acc"]))
+    print(f"accuracy on {tiny.N_TEST} fresh shapes (seed {tiny.TEST_SEED}): {acc:.4f}")
+    print(f"wrote {out}")
+
+
 def register(sub):
-    """Engine commands: summary, bench."""
+    """Engine commands: summary, bench, train-tiny."""
     p = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     p.add_argument("model")
     p.set_defaults(func=_summary)
@@ -32,6 +48,12 @@ def register(sub):
                        add_help=False)
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_bench)
+    p = sub.add_parser("train-tiny", help="retrain the embedded shapes model from its seed")
+    p.add_argument("--out", type=Path, help="default: weights/tiny.npz")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_tiny)
 
 
 def _registrars():
