@@ -132,11 +132,14 @@ def alexnet_caffe(num_classes=1000, seed=0):
     return Net(layers, _meta("alexnet_caffe", (227, 227), CAFFE_BGR))
 
 
-def tiny(num_classes=8, width=(16, 32, 64), seed=0, class_names=None):
-    """The shapes model: VGG blocks of two 3x3 convs, two pools, GAP, Linear.
+def tiny(num_classes=8, width=(8, 16, 32, 64), seed=0, class_names=None):
+    """The shapes model: VGG blocks of two 3x3 convs with a pool between blocks,
+    then GlobalAvgPool and Linear (Zhou et al. 2016's CAM head).
 
-    64x64 input -> conv1 (64x64) -> pool1 -> conv2 (32x32) -> pool2 -> conv3
-    (16x16) -> GlobalAvgPool -> fc. CAM maps are 16x16.
+    With the default four blocks: 64x64 input -> conv1 (64x64) -> pool1 ->
+    conv2 (32x32) -> pool2 -> conv3 (16x16) -> pool3 -> conv4 (8x8) -> gap ->
+    fc. CAM maps are 8x8; conv4_2's units see 68x68 pixels, the whole image
+    (with three blocks, 32x32, the net learned several times slower).
     """
     rng = None if seed is None else np.random.default_rng(seed)
     blocks = [(w, 2) for w in width]

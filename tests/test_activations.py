@@ -41,7 +41,7 @@ def test_activations_equal_forward():
     assert list(acts) == ["conv1_1"]
     np.testing.assert_array_equal(acts["conv1_1"], net.forward(x, until="conv1_1"))
     both = activations(net, x, ["pool2", "relu1_2"])
-    assert list(both) == ["relu1_2", "pool2"] and both["pool2"].shape == (2, 32, 16, 16)
+    assert list(both) == ["relu1_2", "pool2"] and both["pool2"].shape == (2, 16, 16, 16)
 
 
 def test_all_conv_side_layers_by_default():

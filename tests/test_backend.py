@@ -79,3 +79,16 @@ def test_alexnet_caffe_layers_on_every_device(device, rng):
     assert rel_error(backend.asnumpy(out), ref.forward(x)) < 1e-4
     assert rel_error(backend.asnumpy(dx), ref.backward({"fc8": np.ones((1, 7), np.float32)},
                                                        "guided")) < 1e-3
+
+
+def test_engine_never_imports_vis_matplotlib_scipy_optimize_or_torch():
+    """DESIGN §1: the dependency arrow points one way, vis -> minicnn."""
+    import subprocess
+    import sys
+    code = ("import pkgutil, importlib, sys, minicnn\n"
+            "for m in pkgutil.walk_packages(minicnn.__path__, 'minicnn.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "bad = [n for n in ('vis', 'matplotlib', 'scipy.optimize', 'torch') if n in sys.modules]\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

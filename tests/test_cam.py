@@ -21,15 +21,15 @@ def test_cam_equals_gradcam_up_to_a_positive_scale(tiny64, rng):
     """Selvaraju et al. 2017, Sec. 3: on GAP -> Linear, alpha = w / (h*w)."""
     x = rng.standard_normal((3, 3, 64, 64))
     c = cam(tiny64, x)
-    g = gradcam(tiny64, x, layer="relu3_2", relu=False)
-    assert c.layer == g.layer == "relu3_2" and np.array_equal(c.target, g.target)
+    g = gradcam(tiny64, x, layer="relu4_2", relu=False)
+    assert c.layer == g.layer == "relu4_2" and np.array_equal(c.target, g.target)
     a, b = c.coarse.ravel(), g.coarse.ravel()
     assert np.corrcoef(a, b)[0, 1] > 0.9999
     ratio = a @ b / (b @ b)
-    assert ratio > 0 and np.isclose(ratio, 16 * 16)            # Z = h*w
+    assert ratio > 0 and np.isclose(ratio, 8 * 8)              # Z = h*w
     relu = gradcam(tiny64, x)                                  # Eq. 2's ReLU
-    assert np.allclose(relu.coarse * 256, np.maximum(c.coarse, 0))
-    assert c.upsampled.shape == (3, 64, 64) and c.coarse.shape == (3, 16, 16)
+    assert np.allclose(relu.coarse * 64, np.maximum(c.coarse, 0))
+    assert c.upsampled.shape == (3, 64, 64) and c.coarse.shape == (3, 8, 8)
 
 
 def test_cam_is_the_class_score_averaged(tiny64, rng):
@@ -54,11 +54,11 @@ def test_cam_accepts_a_trailing_softmax_and_refuses_other_heads(rng):
     r = gradcam(flat, x[:, :, :8, :8])                         # Grad-CAM works there
     assert r.layer == "relu" and r.coarse.shape == (1, 8, 8)
     with pytest.raises(ValueError, match="class index"):
-        cam(tiny, x, ("relu3_2", 0))
+        cam(tiny, x, ("relu4_2", 0))
 
 
 def test_default_layer_is_the_relu_after_the_last_conv(rng):
-    assert default_layer(models.tiny()) == "relu3_2"
+    assert default_layer(models.tiny()) == "relu4_2"
     bare = Net([Conv2d("c1", 3, 2, 3, rng=rng), ReLU("r1"), Conv2d("c2", 2, 2, 3, rng=rng),
                 Flatten("flatten"), Linear("fc", 2 * 4 * 4, 3, rng=rng)])
     assert default_layer(bare) == "c2"

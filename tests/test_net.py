@@ -144,8 +144,8 @@ def test_state_dict_round_trip_and_shape_error(rng):
     x = rng.standard_normal((1, 3, 64, 64)).astype(np.float32)
     assert np.array_equal(a.forward(x), b.forward(x))
     bad = dict(a.state_dict())
-    bad["conv2_1.W"] = np.zeros((32, 16, 5, 5), np.float32)
-    with pytest.raises(ValueError, match=r"conv2_1: parameter W has shape \(32, 16, 5, 5\).*\(32, 16, 3, 3\)"):
+    bad["conv2_1.W"] = np.zeros((16, 8, 5, 5), np.float32)
+    with pytest.raises(ValueError, match=r"conv2_1: parameter W has shape \(16, 8, 5, 5\).*\(16, 8, 3, 3\)"):
         b.load_state_dict(bad)
     with pytest.raises(KeyError, match="missing.*fc.W"):
         b.load_state_dict({k: v for k, v in a.state_dict().items() if k != "fc.W"})
@@ -163,5 +163,5 @@ def test_train_eval_switch_dropout(rng):
 def test_tiny_gap_net_shapes():
     t = models.tiny()
     assert isinstance(t["gap"], GlobalAvgPool) and isinstance(t["fc"], Linear)
-    assert t.output_shapes()["relu3_2"] == (64, 16, 16)
+    assert t.output_shapes()["relu4_2"] == (64, 8, 8)
     assert isinstance(models.vgg16()["flatten"], Flatten)

@@ -1,0 +1,162 @@
+r"""Small drawing helpers for the command line and the tour: maps to pictures, panels, boxes.
+
+``vis/image.py`` holds the general drawing code (load, overlay, tile, save);
+this file adds the few pictures that the ``minicnn`` subcommands and the tour
+put side by side. Nothing here computes a method; everything takes arrays and
+returns pictures: float ``(3, H, W)`` in [0, 1] or ``uint8 (H, W, 3)``, the two
+layouts of ``vis/image.py``.
+
+**Which map?** A gradient-family method (saliency, deconvnet, guided
+backprop, SmoothGrad, integrated gradients, Guided Grad-CAM) returns an
+attribution ``a`` of the input's shape (N, C, H, W). One rule turns it into a
+map for overlays and localization scores, Simonyan et al. 2014, Sec. 3.1
+("the maximum magnitude across all colour channels")::
+
+    M[n, i, j] = max_c |a[n, c, i, j]|                    (attribution_map)
+
+**Three ways to show a map** (each per image, on its own scale):
+
+- ``grey``: a non-negative map (saliency, Grad-CAM) min-max scaled, black =
+  lowest, white = highest (Simonyan et al. 2014, Fig. 2).
+- ``diverging``: a signed map (CAM, occlusion) on matplotlib's ``bwr`` with 0
+  at white, red positive and blue negative, scaled by ``max |m|`` so the two
+  signs are comparable.
+- ``signed_rgb``: an attribution as a colour image, ``0.5 + 0.5 * a / max|a|``
+  (0 is mid-grey), channels put back into RGB order for BGR (Caffe) models —
+  the way Springenberg et al. 2015 (Fig. 3) show guided backprop.
+
+Example:
+    >>> import numpy as np
+    >>> a = np.zeros((1, 3, 2, 2)); a[0, 1, 0, 1] = -4.0; a[0, 0, 1, 1] = 2.0
+    >>> attribution_map(a)[0]
+    array([[0., 4.],
+           [0., 2.]])
+    >>> side_by_side([np.zeros((3, 2, 2)), np.ones((3, 2, 2))], pad=1).shape
+    (2, 5, 3)
+"""
+
+import numpy as np
+
+from minicnn.backend import asnumpy
+
+from .image import normalize_map, overlay, resize_maps, to_uint8
+
+#: Colours (RGB in [0, 1]) of the boxes: the true box and the predicted one.
+TRUE_BOX = (0.0, 0.9, 0.0)
+PRED_BOX = (1.0, 0.1, 0.1)
+
+
+def attribution_map(attribution):
+    """``max_c |a|``: (N, C, H, W) attribution -> (N, H, W) non-negative map."""
+    return np.abs(asnumpy(attribution)).max(axis=1)
+
+
+def grey(m):
+    """A map (h, w) min-max scaled to grey levels -> float RGB (3, h, w)."""
+    return np.repeat(normalize_map(asnumpy(m))[None], 3, axis=0)
+
+
+def diverging(m, cmap="bwr"):
+    """A signed map (h, w) -> float RGB (3, h, w); 0 is the colormap's middle (white)."""
+    import matplotlib
+    m = np.asarray(asnumpy(m), dtype=np.float64)
+    top = np.abs(m).max()
+    m01 = 0.5 + 0.5 * m / top if top > 0 else np.full_like(m, 0.5)
+    return matplotlib.colormaps[cmap](m01)[..., :3].transpose(2, 0, 1)
+
+
+def signed_rgb(attribution, channel_order="RGB"):
+    """One attribution (C=3, H, W) as a colour image: ``0.5 + 0.5 * a / max|a|``.
+
+    Args:
+        attribution: (3, H, W) in the network's channel order.
+        channel_order: ``net.meta["preprocess"]["channel_order"]``; "BGR" is
+            flipped to RGB for display.
+
+    Returns:
+        (3, H, W) float RGB in [0, 1]; an all-zero attribution is flat grey.
+    """
+    a = np.asarray(asnumpy(attribution), dtype=np.float64)
+    if channel_order.upper() == "BGR":
+        a = a[::-1]
+    top = np.abs(a).max()
+    return 0.5 + 0.5 * a / top if top > 0 else np.full_like(a, 0.5)
+
+
+def heat_overlay(image01, m):
+    """``vis.image.overlay`` of a map over an image (jet, alpha 0.4); a map of
+    another size is resized bilinearly first."""
+    return overlay(image01, np.asarray(asnumpy(m), dtype=np.float64))
+
+
+def upsample(m, size):
+    """Bilinear resize of one map (h, w) to ``size`` (H, W) (``image.resize_maps``)."""
+    m = np.asarray(asnumpy(m), dtype=np.float64)
+    return m if m.shape == tuple(size) else resize_maps(m, size)
+
+
+def draw_box(image01, box, colour=PRED_BOX, width=1):
+    """A copy of an image with a rectangle outline.
+
+    Args:
+        image01: (3, H, W) float RGB in [0, 1].
+        box: (x0, y0, x1, y1) end exclusive, as ``minicnn.data`` boxes.
+        colour: RGB in [0, 1]. width: line width in pixels, drawn inside the box.
+
+    Returns:
+        (3, H, W) float; an empty box (x1 <= x0 or y1 <= y0) draws nothing.
+    """
+    out = np.array(image01, dtype=np.float64, copy=True)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    H, W = out.shape[1:]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    c = np.asarray(colour, dtype=np.float64)[:, None, None]
+    for k in range(width):
+        out[:, y0 + k:y0 + k + 1, x0:x1] = c               # top
+        out[:, max(y1 - 1 - k, y0):y1 - k, x0:x1] = c      # bottom
+        out[:, y0:y1, x0 + k:x0 + k + 1] = c               # left
+        out[:, y0:y1, max(x1 - 1 - k, x0):x1 - k] = c      # right
+    return out
+
+
+def mask_overlay(image01, mask, colour=PRED_BOX, alpha=0.5):
+    """An image with a boolean mask (H, W) tinted: ``(1 - alpha) * image + alpha * colour``."""
+    out = np.array(image01, dtype=np.float64, copy=True)
+    c = np.asarray(colour, dtype=np.float64)[:, None]
+    out[:, mask] = (1 - alpha) * out[:, mask] + alpha * c
+    return out
+
+
+def zoom(picture, factor):
+    """Enlarge a uint8 picture (H, W[, 3]) by pixel repetition (nearest neighbour)."""
+    return picture if factor == 1 else picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def side_by_side(images, pad=4, factor=1, background=255):
+    """Pictures of one height in a row, ``pad`` pixels apart, each enlarged ``factor`` times.
+
+    Args:
+        images: float (3, H, W) in [0, 1] or uint8 (H, W, 3), all of the same H.
+        pad: gap in pixels (after enlarging), filled with ``background``.
+        factor: integer zoom (nearest neighbour).
+
+    Returns:
+        uint8 (H * factor, sum of widths * factor + (k - 1) * pad, 3).
+    """
+    tiles = [zoom(to_uint8(im), factor) for im in images]
+    tiles = [np.repeat(t[..., None], 3, axis=2) if t.ndim == 2 else t for t in tiles]
+    H = tiles[0].shape[0]
+    if any(t.shape[0] != H for t in tiles):
+        raise ValueError(f"panels differ in height: {[t.shape[0] for t in tiles]}")
+    gap = np.full((H, pad, 3), background, np.uint8)
+    row = []
+    for t in tiles:
+        row += [t, gap]
+    return np.concatenate(row[:-1], axis=1)
+
+
+def auto_zoom(height, target=256):
+    """The integer zoom that brings a picture of ``height`` close to ``target`` px (at least 1)."""
+    return max(1, target // int(height))
