@@ -15,7 +15,7 @@ def tiny_net(order):
 
 def test_shape_and_each_filter_spans_0_to_1():
     f = first_layer_filters(models.tiny())
-    assert f.shape == (16, 3, 3, 3)
+    assert f.shape == (8, 3, 3, 3)
     np.testing.assert_allclose(f.min(axis=(1, 2, 3)), 0)
     np.testing.assert_allclose(f.max(axis=(1, 2, 3)), 1)
 
@@ -46,7 +46,7 @@ def test_filter_grid_upscales_and_tiles():
     expect = np.round(f[3] * 255).astype(np.uint8).repeat(4, 0).repeat(4, 1)
     np.testing.assert_array_equal(grid[10:18, 0:12], expect)           # tile (1, 0)
     assert (grid[8:10] == 0).all() and (grid[10:, 14:] == 0).all()      # gap, unused tiles
-    assert filter_grid(first_layer_filters(models.tiny())).shape[0] == 4 * 34 - 1  # 3x3 -> 33 px
+    assert filter_grid(first_layer_filters(models.tiny())).shape[0] == 3 * 34 - 1  # 8 filters in 3 rows; 3x3 -> 33 px
 
 
 def test_filter_norms():

@@ -43,7 +43,7 @@ Example:
     >>> x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
     >>> r = gradcam(net, x)
     >>> r.layer, r.coarse.shape, r.upsampled.shape
-    ('relu3_2', (2, 16, 16), (2, 64, 64))
+    ('relu4_2', (2, 8, 8), (2, 64, 64))
 """
 
 from typing import NamedTuple

@@ -2,18 +2,24 @@
 
 ::
 
-    minicnn saliency       [--model M] (--image PATH... | --sample N...) [--target T] [--out DIR] [--force]
-    minicnn deconvnet      (same options)
-    minicnn guided         (same options)
-    minicnn gradcam        (same) [--layer L]
-    minicnn guided-gradcam (same) [--layer L]
-    minicnn cam            (same; models ending GlobalAvgPool -> Linear, like tiny)
-    minicnn occlusion      (same) [--window PX] [--stride PX]
-    minicnn smoothgrad     (same) [-n N] [--sigma S] [--seed SEED]
-    minicnn ig             (same) [--steps N]
-    minicnn localize       (same) [--from METHOD]
-    minicnn activations    [--model M] (--image PATH... | --sample N...) [--layer L...] [--out DIR] [--force]
-    minicnn filters        [--model M] [--out DIR] [--force]
+    minicnn METHOD [--model NAME] [--image PATH... | --sample N...] [--target CLASS]
+                   [--out DIR] [--force] [the method's options]
+
+    METHOD          what it shows                               its options
+    saliency        max_c |d score / d image|                   -
+    deconvnet       backward pass, deconvnet ReLU rule          -
+    guided          backward pass, guided ReLU rule             -
+    gradcam         Grad-CAM                                    --layer L
+    guided-gradcam  guided backprop x Grad-CAM                  --layer L
+    cam             CAM (nets ending GlobalAvgPool -> Linear)   -
+    occlusion       score drop under a sliding grey square      --window PX --stride PX
+    smoothgrad      gradient averaged over noisy copies         -n N --sigma S --seed SEED
+    ig              integrated gradients                        --steps N
+    localize        map -> graph-cut segmentation -> box        --from METHOD
+
+    minicnn activations [--model NAME] [--image PATH... | --sample N...] [--layer L...]
+                        [--out DIR] [--force]
+    minicnn filters [--model NAME] [--out DIR] [--force]
 
 Inputs: ``--image`` files are read by ``vis.image.load_image`` (greyscale,
 RGBA ... converted, with a note), their shorter side resized to the model's
@@ -32,7 +38,7 @@ to about 256 px by pixel repetition:
 * ``localize``: ``<input>_<model>_localize.png`` = input with the predicted
   box (red; the true box green for samples) | map | segmentation.
 * ``activations``: ``<input>_<model>_activations_<layer>.png``, one grid per
-  layer (default: the output of every conv layer).
+  layer (default: the output of every conv layer), enlarged to about 320 px.
 * ``filters``: ``<model>_filters.png``.
 
 Each command prints the paths it wrote and the top-5 classes of each input.
@@ -155,13 +161,12 @@ def _map_method(args):
     factor = draw.auto_zoom(inputs.images.shape[2])
     method = METHODS[args.command]
     for n, path in enumerate(paths):
-        picture = draw.side_by_side([inputs.images[n]] + method_panels(inputs.images[n], e, n, order),
-                                    factor=factor)
+        panels = [inputs.images[n]] + method_panels(inputs.images[n], e, n, order)
         note = f", {e.note}" if e.note else ""
         print(f"{method.title} of {inputs.names[n]} for class {_class_name(net, e.target[n])} "
               f"({int(e.target[n])}), layer {e.layer}{note} ({method.paper}): "
               "input | map | overlay")
-        _save(path, picture, args.force)
+        _save(path, draw.side_by_side(panels, factor=factor), args.force)
 
 
 def _localize(args):
@@ -207,7 +212,7 @@ def _activations(args):
         print(f"activations of {layer} for {inputs.names[n]}: {acts[layer].shape[1]} "
               f"channels, {acts[layer].shape[2]}x{acts[layer].shape[3]} each "
               f"({PAPERS['activations']})")
-        _save(path, draw.zoom(grid, max(1, 256 // grid.shape[0])), args.force)
+        _save(path, draw.zoom(grid, max(1, round(320 / grid.shape[0]))), args.force)
 
 
 def _filters(args):
@@ -238,7 +243,8 @@ def _model_parent():
     p.add_argument("--model", default="tiny", metavar="NAME",
                    help="installed model: tiny (default), vgg16, vgg16_hed, alexnet, ... "
                         "(`minicnn weights list`) or a path to an .npz")
-    p.add_argument("--out", default="out", metavar="DIR", help="folder for the PNGs (default: out/)")
+    p.add_argument("--out", default="out", metavar="DIR",
+                   help="folder for the PNGs (default: out/)")
     p.add_argument("--force", action="store_true", help="overwrite existing PNGs")
     return p
 

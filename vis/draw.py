@@ -21,9 +21,16 @@ map for overlays and localization scores, Simonyan et al. 2014, Sec. 3.1
 - ``diverging``: a signed map (CAM, occlusion) on matplotlib's ``bwr`` with 0
   at white, red positive and blue negative, scaled by ``max |m|`` so the two
   signs are comparable.
-- ``signed_rgb``: an attribution as a colour image, ``0.5 + 0.5 * a / max|a|``
-  (0 is mid-grey), channels put back into RGB order for BGR (Caffe) models —
-  the way Springenberg et al. 2015 (Fig. 3) show guided backprop.
+- ``signed_rgb``: an attribution as a colour image, ``0.5 + 0.5 * a / s``
+  clipped to [0, 1] (0 is mid-grey), channels put back into RGB order for BGR
+  (Caffe) models — the way Springenberg et al. 2015 (Fig. 3) show guided
+  backprop.
+
+Gradients are spiky: a few pixels would take the whole scale and leave the
+rest black (or grey). So the scale ``s`` of ``signed_rgb`` is the 99th
+percentile of ``|a|``, and ``cap`` clips a non-negative map at its 99th
+percentile before it is drawn, as Smilkov et al. 2017 (Sec. 3) do for their
+figures. This is display only: the localization scores use the raw maps.
 
 Example:
     >>> import numpy as np
@@ -65,13 +72,20 @@ def diverging(m, cmap="bwr"):
     return matplotlib.colormaps[cmap](m01)[..., :3].transpose(2, 0, 1)
 
 
-def signed_rgb(attribution, channel_order="RGB"):
-    """One attribution (C=3, H, W) as a colour image: ``0.5 + 0.5 * a / max|a|``.
+def cap(m, percentile=99):
+    """A map with its values above the ``percentile``-th percentile set to it."""
+    m = np.asarray(asnumpy(m), dtype=np.float64)
+    return np.minimum(m, np.percentile(m, percentile))
+
+
+def signed_rgb(attribution, channel_order="RGB", percentile=99):
+    """One attribution (C=3, H, W) as a colour image: ``clip(0.5 + 0.5 * a / s, 0, 1)``.
 
     Args:
         attribution: (3, H, W) in the network's channel order.
         channel_order: ``net.meta["preprocess"]["channel_order"]``; "BGR" is
             flipped to RGB for display.
+        percentile: ``s`` is this percentile of ``|a|`` (100: the maximum).
 
     Returns:
         (3, H, W) float RGB in [0, 1]; an all-zero attribution is flat grey.
@@ -79,8 +93,10 @@ def signed_rgb(attribution, channel_order="RGB"):
     a = np.asarray(asnumpy(attribution), dtype=np.float64)
     if channel_order.upper() == "BGR":
         a = a[::-1]
-    top = np.abs(a).max()
-    return 0.5 + 0.5 * a / top if top > 0 else np.full_like(a, 0.5)
+    s = np.percentile(np.abs(a), percentile)
+    if s <= 0:
+        s = np.abs(a).max()
+    return np.clip(0.5 + 0.5 * a / s, 0, 1) if s > 0 else np.full_like(a, 0.5)
 
 
 def heat_overlay(image01, m):

@@ -24,8 +24,8 @@ A constant filter (max = min) is drawn flat grey 0.5.
 
 Example:
     >>> from minicnn import models
-    >>> first_layer_filters(models.tiny()).shape      # tiny's conv1_1: 16 3x3 filters
-    (16, 3, 3, 3)
+    >>> first_layer_filters(models.tiny()).shape      # tiny's conv1_1: 8 3x3 filters
+    (8, 3, 3, 3)
 """
 
 import math

@@ -54,8 +54,8 @@ Example:
     >>> net = models.tiny()
     >>> x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
     >>> e = explain("gradcam", net, x)
-    >>> e.map.shape, e.layer, e.attribution is None
-    ((2, 64, 64), 'relu3_2', True)
+    >>> e.map.shape, e.attribution is None, e.layer == conv_layers(net)[-1]
+    ((2, 64, 64), True, True)
 """
 
 import csv
@@ -80,10 +80,16 @@ from minicnn.layers import Conv2d, ReLU
 from minicnn.progress import Progress
 from minicnn.tiny import TEST_SEED
 
-from . import attribution, cam, draw, localize, occlusion
+from . import draw
 from .activations import activation_grid, activations
+from .attribution import (deconvnet, guided_backprop, integrated_gradients, saliency,
+                          smoothgrad)
+from .cam import cam as class_activation_map
+from .cam import gap_head, gradcam, guided_gradcam
 from .filters import filter_grid, first_layer_filters
 from .image import center_crop, load_image, preprocess, resize, save_png
+from .localize import box_iou, evaluate, localize
+from .occlusion import occlusion, softmax
 from .targets import class_indices, score_layer
 
 SHAPES_SIZE = (64, 64)          # minicnn.data.make_shapes' default size
@@ -123,53 +129,53 @@ def _from_attribution(a, target, layer="input", note=""):
 
 
 def _saliency(net, x, target):
-    g = attribution.gradients(net, x, target)
-    return Explanation(np.abs(g).max(axis=1), None, False, "input",
+    m = saliency(net, x, target)
+    return Explanation(m, None, False, "input",
                        class_indices(net.outputs[score_layer(net)], target), "")
 
 
 def _deconvnet(net, x, target):
-    return _from_attribution(attribution.deconvnet(net, x, target),
+    return _from_attribution(deconvnet(net, x, target),
                              class_indices(net.outputs[score_layer(net)], target))
 
 
 def _guided(net, x, target):
-    return _from_attribution(attribution.guided_backprop(net, x, target),
+    return _from_attribution(guided_backprop(net, x, target),
                              class_indices(net.outputs[score_layer(net)], target))
 
 
 def _smoothgrad(net, x, target, n=50, sigma=0.15, seed=0):
     idx = _resolve(net, x, target)
-    a = attribution.smoothgrad(net, x, idx, n=n, sigma=sigma, seed=seed)
+    a = smoothgrad(net, x, idx, n=n, sigma=sigma, seed=seed)
     return _from_attribution(a, idx, note=f"n={n}, sigma={sigma:g}")
 
 
 def _ig(net, x, target, steps=50):
-    r = attribution.integrated_gradients(net, x, target, steps=steps)
+    r = integrated_gradients(net, x, target, steps=steps)
     gap = float(np.max(np.abs(r.gap) / np.maximum(np.abs(r.score_diff), 1e-12)))
     return _from_attribution(r.attribution, r.target,
                              note=f"{steps} steps, completeness gap {100 * gap:.1f}%")
 
 
 def _cam(net, x, target):
-    r = cam.cam(net, x, target)
+    r = class_activation_map(net, x, target)
     return Explanation(r.upsampled, None, True, r.layer, np.asarray(r.target), "")
 
 
 def _gradcam(net, x, target, layer=None):
-    r = cam.gradcam(net, x, target, layer=layer)
+    r = gradcam(net, x, target, layer=layer)
     return Explanation(r.upsampled, None, False, r.layer, np.asarray(r.target), "")
 
 
 def _guided_gradcam(net, x, target, layer=None):
-    r = cam.guided_gradcam(net, x, target, layer=layer)
+    r = guided_gradcam(net, x, target, layer=layer)
     return _from_attribution(r.attribution, r.gradcam.target,
                              layer=f"input x {r.gradcam.layer}")
 
 
 def _occlusion(net, x, target, window=None, stride=None):
     window, stride = occlusion_defaults(net, window, stride)
-    r = occlusion.occlusion(net, x, target, window=window, stride=stride, progress=False)
+    r = occlusion(net, x, target, window=window, stride=stride, progress=False)
     return Explanation(r.score_drop, None, True, "input", r.target,
                        f"window {window}, stride {stride}")
 
@@ -189,7 +195,7 @@ METHODS = {
 }
 
 #: Settings of the expensive methods in the localization table (see the module docstring).
-EVAL_SETTINGS = {"smoothgrad": {"n": 8}, "ig": {"steps": 8},
+EVAL_SETTINGS = {"smoothgrad": {"n": 24}, "ig": {"steps": 8},
                  "occlusion": {"window": 16, "stride": 8}}
 
 PAPERS = {
@@ -228,7 +234,8 @@ def _resolve(net, x, target):
 
 
 def occlusion_defaults(net, window=None, stride=None):
-    """Zeiler's grey square scaled to the input: 8/4 px at 64x64 (vis/occlusion.py), 28/14 at 224."""
+    """Zeiler's grey square scaled to the input: window/stride 8/4 px at 64x64
+    (the defaults of ``vis/occlusion.py``), 28/14 at 224x224."""
     H = int(net.meta.get("input_size", SHAPES_SIZE)[0])
     window = window or max(1, round(8 * H / 64))
     return window, stride or max(1, window // 2)
@@ -324,7 +331,8 @@ def load_images(paths, net):
         if h < H or w < W:
             raise ValueError(f"{path} is {w}x{h} pixels, too small: {arch} needs at least "
                              f"{W}x{H}")
-        img = center_crop(resize(img, H if h * W <= w * H else W), (H, W))
+        s = max(H / h, W / w)                      # the smallest scale that covers (H, W)
+        img = center_crop(resize(img, (max(H, round(h * s)), max(W, round(w * s)))), (H, W))
         stem = Path(path).stem
         names.append(stem if stem not in names else f"{stem}-{len(names)}")
         images.append(img)
@@ -354,7 +362,7 @@ def top_classes(net, x, top=5):
     """Softmax probabilities of ``x``'s top classes: N lists of (index, name, probability)."""
     from minicnn.io import decode_predictions
     scores = asnumpy(net.forward(x, until=score_layer(net)))
-    return decode_predictions(occlusion.softmax(scores), class_names(net),
+    return decode_predictions(softmax(scores), class_names(net),
                               top=min(top, scores.shape[1]))
 
 
@@ -384,15 +392,17 @@ def method_panels(image01, e, n, channel_order="RGB"):
     """[raw map, overlay] for sample ``n`` of Explanation ``e`` (float (3, H, W) each).
 
     The raw map: an attribution as a colour image (``draw.signed_rgb``), a
-    signed map on a diverging scale, a non-negative map in grey.
+    signed map on a diverging scale, a non-negative map in grey, capped at its
+    99th percentile (``draw.cap``).
     """
+    m = e.map[n] if e.signed else draw.cap(e.map[n])
     if e.attribution is not None:
         raw = draw.signed_rgb(e.attribution[n], channel_order)
     elif e.signed:
-        raw = draw.diverging(e.map[n])
+        raw = draw.diverging(m)
     else:
-        raw = draw.grey(e.map[n])
-    return [raw, draw.heat_overlay(image01, e.map[n])]
+        raw = draw.grey(m)
+    return [raw, draw.heat_overlay(image01, m)]
 
 
 def localization_panels(image01, m, true_box=None, **kwargs):
@@ -402,10 +412,10 @@ def localization_panels(image01, m, true_box=None, **kwargs):
         (panels, mask (H, W) bool, box (x0, y0, x1, y1)); the true box is drawn
         green, the predicted box red.
     """
-    mask, box = localize.localize(image01, m, **kwargs)
+    mask, box = localize(image01, m, **kwargs)
     boxed = image01 if true_box is None else draw.draw_box(image01, true_box, draw.TRUE_BOX)
     boxed = draw.draw_box(boxed, box, draw.PRED_BOX)
-    return [boxed, draw.grey(m), draw.mask_overlay(image01, mask)], mask, box
+    return [boxed, draw.grey(draw.cap(m)), draw.mask_overlay(image01, mask)], mask, box
 
 
 # --- the tour -----------------------------------------------------------------------
@@ -489,7 +499,8 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
         to ``out``), ``top`` (per image: name, label, top-5 ``(index, name,
         probability)``), ``localization`` (method -> ``pointing``,
         ``box_iou``, ``energy``, ``title``, ``settings``, ``paper``; {} when
-        not evaluated), ``n_eval`` and ``timings`` (step -> seconds).
+        not evaluated), ``n_eval``, ``timings`` (step -> seconds) and
+        ``notes`` (image conversions, e.g. greyscale to RGB).
 
     Raises:
         FileExistsError: ``out`` is taken (see ``force``).
@@ -528,7 +539,7 @@ class _Tour:
         self.files, self.sections, self.timings = [], [], {}
         self.has_cam = True
         try:
-            cam.gap_head(net)
+            gap_head(net)
         except ValueError as e:
             self.has_cam, self.no_cam = False, str(e)
 
@@ -557,9 +568,9 @@ class _Tour:
         bar = Progress(steps, f"tour {self.arch}", enabled=self.progress)
         self.top = top_classes(self.net, self.x)
         self.section_inputs()
-        bar.update(info="network")
+        bar.update(info="images")
         self.section_network()
-        bar.update(info="activations")
+        bar.update(info="network")
         results = {}
         for name in methods:
             start = time.perf_counter()
@@ -583,18 +594,23 @@ class _Tour:
         top = [{"name": nm, "label": (self.names[lb] if lb >= 0 else None), "top5": t}
                for nm, lb, t in zip(self.inputs.names, self.inputs.labels, self.top)]
         return {"model": self.arch, "files": list(self.files), "top": top,
-                "localization": table, "n_eval": n_eval, "timings": self.timings}
+                "localization": table, "n_eval": n_eval, "timings": self.timings,
+                "notes": list(self.inputs.notes)}
 
     def evaluate(self, name, data):
+        """One row of the table: ``vis.localize.evaluate`` of one map method."""
+        opts = EVAL_SETTINGS.get(name, {})
+
+        def method(net, x):
+            return centre_prior(net, x) if name == "centre" else explain(name, net, x,
+                                                                         **opts).map
         if name == "centre":
-            fn, title, paper, settings = centre_prior, "Centre prior (baseline)", PAPERS["centre"], ""
+            title, paper = "Centre prior (baseline)", PAPERS["centre"]
         else:
-            opts = EVAL_SETTINGS.get(name, {})
-            fn = lambda net, x, name=name, opts=opts: explain(name, net, x, None, **opts).map  # noqa: E731
             title, paper = METHODS[name].title, METHODS[name].paper
-            settings = ", ".join(f"{k}={v}" for k, v in opts.items())
+        settings = ", ".join(f"{k}={v}" for k, v in opts.items())
         start = time.perf_counter()
-        r = localize.evaluate(fn, self.net, data, progress=False)
+        r = evaluate(method, self.net, data, progress=False)
         self.timings[f"evaluate {name}"] = time.perf_counter() - start
         return {"title": title, "pointing": r["pointing"], "box_iou": r["box_iou"],
                 "energy": r["energy"], "settings": settings, "paper": paper}
@@ -630,7 +646,7 @@ class _Tour:
         figs = []
         for layer in layers:
             grid = activation_grid(acts[layer][0])
-            factor = max(1, 256 // grid.shape[0])
+            factor = max(1, round(320 / grid.shape[0]))
             figs.append(self.figure(f"activations_{layer}.png", draw.zoom(grid, factor),
                                     f"Activations of {layer} for {self.inputs.names[0]}, "
                                     f"{acts[layer].shape[1]} channels ({PAPERS['activations']})"))
@@ -690,7 +706,7 @@ class _Tour:
             panels, _, box = localization_panels(self.inputs.images[n], e.map[n], true_box)
             score = ""
             if true_box is not None:
-                score = f", box IoU {float(localize.box_iou(box, true_box)):.2f}"
+                score = f", box IoU {float(box_iou(box, true_box)):.2f}"
             caption = (f"Localization ({stem}): saliency for "
                        f"{self.target_text(int(e.target[n]))} -> graph-cut segmentation -> "
                        f"box (red; true box green{score}) ({PAPERS['localize']})")
@@ -704,9 +720,10 @@ class _Tour:
 
     def section_table(self, table, n_eval):
         if not table:
+            why = ("the scores need the shapes test images, which only 64x64 models take"
+                   if self.inputs.images.shape[2:] != SHAPES_SIZE else "n_eval is 0")
             self.sections.append(("scores", "How well do they localize?",
-                                  "<p>Not evaluated: the scores need the shapes test images, "
-                                  "which only 64x64 models take.</p>"))
+                                  f"<p>Not evaluated: {why}.</p>"))
             return
         head = ("<table><tr><th>method</th><th>pointing game</th><th>box IoU</th>"
                 "<th>energy inside</th><th>settings</th><th>paper</th></tr>")
@@ -775,6 +792,8 @@ def _tour(args):
     net = load_model(args.model)
     result = run_tour(net, args.out, images=args.image, samples=samples, n_eval=n_eval,
                       quick=args.quick, force=args.force, progress=not args.no_progress)
+    for note in result["notes"]:
+        print(f"note: {note}")
     for t in result["top"]:
         truth = f" (true: {t['label']})" if t["label"] else ""
         print(f"{t['name']}{truth}: " + ", ".join(f"{nm} {p:.2f}" for _, nm, p in t["top5"]))

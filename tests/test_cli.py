@@ -1,0 +1,204 @@
+"""The method subcommands (vis/cli_methods.py), run in-process through ``vis.cli.main``.
+
+A small random ``tiny`` is saved into a temporary weights folder
+(``MINICNN_WEIGHTS``), so ``models.load("tiny")`` finds it whether or not the
+trained weights exist.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minicnn import io, models
+from minicnn.data import CLASS_NAMES
+from vis import cli
+from vis.tour import METHODS
+
+ZOOM = 4                      # draw.auto_zoom(64): 64 px panels shown at 256 px
+PANEL = 64 * ZOOM
+FAST = {"occlusion": ["--window", "16", "--stride", "16"], "smoothgrad": ["-n", "2"],
+        "ig": ["--steps", "4"]}
+
+
+def small_tiny(input_size=None):
+    net = models.tiny(width=(4, 8), class_names=list(CLASS_NAMES))
+    if input_size is not None:
+        net.meta["input_size"] = list(input_size)
+    return net
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    folder = tmp_path / "weights"
+    io.save(small_tiny(), folder / "tiny.npz")
+    monkeypatch.setenv("MINICNN_WEIGHTS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def out(tmp_path):
+    return tmp_path / "out"
+
+
+def run(*argv):
+    return cli.main([str(a) for a in argv])
+
+
+def check_png(path, size):
+    """A valid PNG of ``size`` (W, H) that is not one flat colour; returns its pixels."""
+    assert path.is_file(), path
+    with Image.open(path) as img:
+        assert img.format == "PNG" and img.size == size
+        pixels = np.asarray(img.convert("RGB"))
+    assert np.ptp(pixels) > 0, f"{path} is a constant image"
+    return pixels
+
+
+def one_error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minicnn: error: ") and "\n" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("method", list(METHODS) + ["localize"])
+def test_each_method_writes_its_panels_and_prints_the_top_classes(method, weights, out, capsys):
+    assert run(method, "--sample", 0, 2, "--out", out, *FAST.get(method, [])) == 0
+    stdout = capsys.readouterr().out
+    for n in (0, 2):
+        path = out / f"sample{n}_tiny_{method}.png"
+        pixels = check_png(path, (3 * PANEL + 2 * 4, PANEL))       # three panels, 4 px apart
+        assert f"wrote {path}" in stdout
+        if method != "localize":                                   # panel 1 is the input
+            assert pixels[:, PANEL:PANEL + 4].min() == 255          # a white gap
+    tops = [line for line in stdout.splitlines() if line.startswith("sample0 (true: ")]
+    assert len(tops) == 1 and tops[0].count(",") == 4             # the top 5 classes
+    assert sorted(p.name for p in out.iterdir()) == [f"sample0_tiny_{method}.png",
+                                                     f"sample2_tiny_{method}.png"]
+
+
+def test_activations_default_to_every_conv_layer(weights, out, capsys):
+    assert run("activations", "--out", out) == 0                   # default: --sample 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"sample0_tiny_activations_{layer}.png"
+                     for layer in ("relu1_1", "relu1_2", "relu2_1", "relu2_2")]
+    # 4 channels of 64x64: a 2x2 grid with 1 px gaps, 129 px, zoomed 2x (about 320 px)
+    check_png(out / names[0], (258, 258))
+    assert run("activations", "--sample", 1, "--layer", "pool1", "--out", out) == 0
+    check_png(out / "sample1_tiny_activations_pool1.png", (65 * 5, 65 * 5))
+
+
+def test_filters(weights, out, capsys):
+    assert run("filters", "--out", out) == 0
+    pixels = check_png(out / "tiny_filters.png", (2 * 33 + 1, 2 * 33 + 1))   # 4 filters 3x3, 11x
+    assert pixels.shape == (67, 67, 3)
+    assert "conv1_1" in capsys.readouterr().out
+
+
+def test_refuses_to_overwrite_without_force(weights, out, capsys):
+    assert run("saliency", "--out", out) == 0
+    path = out / "sample0_tiny_saliency.png"
+    before = path.read_bytes()
+    path.write_bytes(before + b"marker")                  # any change would be visible
+    capsys.readouterr()
+    assert run("saliency", "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "--force" in err and str(path) in err
+    assert path.read_bytes() == before + b"marker"
+    assert run("saliency", "--out", out, "--force") == 0
+    assert path.read_bytes() == before                    # deterministic, rewritten
+
+
+def test_unknown_method_lists_the_choices(weights, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run("saliencyy", "--out", "x")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'saliencyy'" in err and "gradcam" in err and "tour" in err
+
+
+def test_unknown_model_lists_the_choices(weights, out, capsys):
+    assert run("saliency", "--model", "vgg17", "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "vgg17" in err and "tiny" in err and "vgg16" in err
+    assert not out.exists()
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path, monkeypatch, out, capsys):
+    monkeypatch.setenv("MINICNN_WEIGHTS", str(tmp_path / "empty"))
+    assert run("gradcam", "--out", out) == 2
+    assert "train-tiny" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("command", ["gradcam", "guided-gradcam", "activations"])
+def test_unknown_layer_lists_the_choices(command, weights, out, capsys):
+    assert run(command, "--layer", "conv9", "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "conv9" in err and "relu1_1" in err and "pool1" in err
+    assert run(command, "--layer", "fc", "--out", out) == 2          # no spatial map
+    assert "'fc'" in one_error_line(capsys)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_gradcam_at_another_layer(weights, out, capsys):
+    assert run("gradcam", "--layer", "relu1_2", "--out", out) == 0
+    assert "layer relu1_2" in capsys.readouterr().out
+
+
+def test_target_by_index_or_name_and_out_of_range(weights, out, capsys):
+    assert run("saliency", "--target", "star", "--out", out) == 0
+    assert "for class star (3)" in capsys.readouterr().out
+    assert run("guided", "--target", 5, "--out", out) == 0
+    assert "for class ring (5)" in capsys.readouterr().out
+    for bad in ("8", "-1"):
+        assert run("cam", "--target", bad, "--out", out) == 2
+        err = one_error_line(capsys)
+        assert "out of range" in err and "0 .. 7" in err
+    assert run("cam", "--target", "hexagon", "--out", out) == 2
+    assert "circle" in one_error_line(capsys)
+    assert not (out / "sample0_tiny_cam.png").exists()
+
+
+def test_a_text_file_is_refused_naming_it(weights, tmp_path, out, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image\n")
+    assert run("saliency", "--image", notes, "--out", out) == 2
+    assert "notes.txt" in one_error_line(capsys)
+    assert run("saliency", "--image", tmp_path / "missing.png", "--out", out) == 2
+    assert "missing.png" in one_error_line(capsys)
+
+
+def test_greyscale_image_is_converted_with_a_note(weights, tmp_path, out, capsys):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "grey.png"
+    Image.fromarray(rng.integers(0, 256, (80, 120), dtype=np.uint8), mode="L").save(path)
+    assert run("gradcam", "--image", path, "--out", out) == 0
+    stdout = capsys.readouterr().out
+    assert "note:" in stdout and "grey.png" in stdout and "converted L image to RGB" in stdout
+    pixels = check_png(out / "grey_tiny_gradcam.png", (3 * PANEL + 8, PANEL))
+    # the input panel is grey: R = G = B
+    assert np.array_equal(pixels[:, :PANEL, 0], pixels[:, :PANEL, 1])
+
+
+def test_too_small_image_names_size_and_minimum(weights, tmp_path, out, capsys):
+    path = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 100, 3), np.uint8)).save(path)
+    assert run("saliency", "--image", path, "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "small.png" in err and "100x40" in err and "64x64" in err
+
+
+def test_samples_need_a_64x64_model(weights, out, capsys):
+    io.save(small_tiny(input_size=(96, 96)), weights / "wide.npz")
+    assert run("saliency", "--model", "wide", "--sample", 0, "--out", out) == 2
+    assert "64x64" in one_error_line(capsys)
+    assert run("saliency", "--model", "wide", "--out", out) == 2       # no default sample
+    assert "--image" in one_error_line(capsys)
+
+
+def test_out_must_be_a_folder(weights, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert run("saliency", "--out", afile) == 2
+    assert "afile" in one_error_line(capsys)
+    assert run("saliency", "--out", afile / "sub") == 2
+    assert "afile" in one_error_line(capsys)
