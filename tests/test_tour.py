@@ -64,7 +64,7 @@ def test_localization_table_one_row_per_method_in_unit_range(done):
     table = result["localization"]
     assert list(table) == list(METHODS) + ["centre"]
     for row in table.values():
-        for key in ("pointing", "box_iou", "energy"):
+        for key in ("pointing", "pointing_box", "box_iou", "energy"):
             assert 0.0 <= row[key] <= 1.0
     # a map peaked in the middle points to the middle: the centre prior is deterministic
     assert result["n_eval"] == 6

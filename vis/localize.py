@@ -293,12 +293,18 @@ def evaluate(method, net, shapes, batch_size=32, tolerance=None, progress=True, 
         **kwargs: passed to :func:`localize` (via :func:`segment`).
 
     Returns:
-        dict with floats ``pointing``, ``box_iou``, ``energy`` (means) and
-        per-image arrays ``hits`` (N,) bool, ``ious`` (N,), ``energies`` (N,),
+        dict with floats ``pointing`` (against the masks, Zhang et al.'s COCO
+        protocol), ``pointing_box`` (against the true boxes, their VOC07
+        protocol), ``box_iou``, ``energy`` (means) and per-image arrays
+        ``hits``, ``hits_box`` (N,) bool, ``ious`` (N,), ``energies`` (N,),
         ``boxes`` (N, 4) int64 (the predicted boxes).
     """
     N, _, H, W = shapes.images.shape
     hits, ious, energies = np.zeros(N, bool), np.zeros(N), np.zeros(N)
+    hits_box = np.zeros(N, bool)
+    box_masks = np.zeros((N, H, W), bool)
+    for n, (x0, y0, x1, y1) in enumerate(shapes.boxes):
+        box_masks[n, y0:y1, x0:x1] = True
     boxes = np.zeros((N, 4), np.int64)
     bar = Progress(N, "localize", enabled=progress)
     for start in range(0, N, batch_size):
@@ -308,12 +314,14 @@ def evaluate(method, net, shapes, batch_size=32, tolerance=None, progress=True, 
         if maps.shape[1:] != (H, W):
             maps = ndimage.zoom(maps, (1, H / maps.shape[1], W / maps.shape[2]), order=1)
         hits[sl] = pointing_game(maps, shapes.masks[sl], tolerance)
+        hits_box[sl] = pointing_game(maps, box_masks[sl], tolerance)
         energies[sl] = energy_inside(maps, shapes.masks[sl])
         for n in range(sl.start, sl.stop):
             boxes[n] = localize(shapes.images[n], maps[n - start], **kwargs)[1]
             bar.update()
     bar.close()
     ious = box_iou(boxes, shapes.boxes)
-    return {"pointing": float(hits.mean()), "box_iou": float(ious.mean()),
-            "energy": float(energies.mean()), "hits": hits, "ious": ious,
+    return {"pointing": float(hits.mean()), "pointing_box": float(hits_box.mean()),
+            "box_iou": float(ious.mean()), "energy": float(energies.mean()),
+            "hits": hits, "hits_box": hits_box, "ious": ious,
             "energies": energies, "boxes": boxes}
