@@ -209,20 +209,20 @@ def test_maxpool_ties_go_to_the_first_position():
 
 
 @pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 1)])
-def test_shifted_convolution_equals_the_definition(pad, rng):
-    from minicnn.layers.conv import conv2d_shifted
+def test_row_shift_convolution_equals_the_definition(pad, rng):
+    from minicnn.layers.conv import conv2d_row_shifts
     x = rng.standard_normal((2, 3, 7, 9))
     W = rng.standard_normal((4, 3, 3, 2))
     expected = conv2d_naive(x, W, np.zeros(4), 1, pad)
-    assert rel_error(conv2d_shifted(x, W, pad), expected) < 1e-13
+    assert rel_error(conv2d_row_shifts(x, W, pad), expected) < 1e-13
 
 
-def test_large_maps_take_the_shifted_path_and_agree(rng):
-    """C >= 64 and maps >= 100x100 (VGG's first blocks): forward and dx both."""
+def test_large_maps_take_the_row_shift_path_and_agree(rng):
+    """Maps >= 200x200 (VGG's conv1_2): forward and dx agree with the reference."""
     from minicnn.layers import conv as conv_module
-    conv = f64(Conv2d("conv", 64, 64, 3, padding=1, rng=rng))
-    x = rng.standard_normal((1, 64, 100, 101))
-    assert conv_module.use_shifted(x, conv.stride)
+    conv = f64(Conv2d("conv", 4, 4, 3, padding=1, rng=rng))
+    x = rng.standard_normal((1, 4, 200, 203))
+    assert conv_module.use_row_shifts(x, conv.stride, conv.groups)
     out = conv.forward(x)
     dout = rng.standard_normal(out.shape)
     dx = conv.backward(dout)

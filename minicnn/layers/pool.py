@@ -64,10 +64,13 @@ class MaxPool2d(Layer):
         out = slices[0]
         for s in slices[1:]:
             out = xp.maximum(out, s)
-        # Switches: the first position (in kh, kw order) that holds the max.
-        self.switches = xp.zeros(out.shape, dtype=np.uint8 if KH * KW < 256 else np.int32)
-        for k in range(len(slices) - 1, -1, -1):
-            self.switches[slices[k] == out] = k
+        # Switches: the first position k (in kh, kw order) that holds the max.
+        # "Not the max" flags n_k fold into that index without a branch:
+        # k* = n_0 * (1 + n_1 * (1 + n_2 * (1 + ...))), counting leading misses.
+        dtype = np.uint8 if KH * KW < 256 else np.int32
+        self.switches = xp.zeros(out.shape, dtype=dtype)
+        for k in range(len(slices) - 2, -1, -1):
+            self.switches = (slices[k] != out).astype(dtype) * (1 + self.switches)
         self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
         return out
 
@@ -82,6 +85,6 @@ class MaxPool2d(Layer):
         for kh in range(KH):            # one strided add per window position
             for kw in range(KW):
                 won = self.switches == kh * KW + kw
-                dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += xp.where(won, dout, 0)
+                dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += dout * won
         H, W = self.x_shape[2] - 2 * ph, self.x_shape[3] - 2 * pw
         return dxpad[:, :, ph:ph + H, pw:pw + W]

@@ -59,9 +59,10 @@ class ReLU(Layer):
         if not hasattr(self, "y"):
             raise self._backward_before_forward()
         xp = get_array_module(dout)
+        active = self.y > 0                       # x > 0, the forward mask
         if rule == "gradient":
-            return xp.where(self.y > 0, dout, 0).astype(dout.dtype, copy=False)
+            return dout * active
         if rule == "deconvnet":
-            return xp.where(dout > 0, dout, 0).astype(dout.dtype, copy=False)
+            return xp.maximum(dout, 0)            # = dout * (dout > 0)
         # rule == "guided"
-        return xp.where((self.y > 0) & (dout > 0), dout, 0).astype(dout.dtype, copy=False)
+        return xp.maximum(dout, 0) * active
