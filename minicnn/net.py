@@ -30,7 +30,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .backend import asnumpy, get_array_module, to_device
+from .backend import get_array_module, to_device
 from .layers.base import check_rule
 
 ReceptiveField = namedtuple("ReceptiveField", "size stride offset")
@@ -302,8 +302,3 @@ class Net:
 
     def __repr__(self):
         return f"Net({self.meta.get('arch', '?')}, {len(self.layers)} layers)"
-
-
-def to_numpy_outputs(net):
-    """``net.outputs`` copied to NumPy (for code that plots or saves them)."""
-    return {k: asnumpy(v) for k, v in net.outputs.items()}

@@ -27,7 +27,7 @@ class MaskedReLU(nn.Module):
 
 def pool_indices(layer):
     """minicnn's switches as PyTorch max-pool indices (flat positions in H*W)."""
-    (KH, KW), (sh, sw), (ph, pw) = layer.kernel_size, layer.stride, layer.padding
+    KW, (sh, sw), (ph, pw) = layer.kernel_size[1], layer.stride, layer.padding
     N, C, Ho, Wo = layer.switches.shape
     Wp = layer.x_shape[3]
     kh, kw = np.divmod(layer.switches.astype(np.int64), KW)
