@@ -5,6 +5,10 @@ import pytest
 
 from minicnn.backend import gpu_available
 
+# The PyTorch twin imports torch at the top; it holds no doctests, and the
+# oracle tests that use it import it lazily and skip without torch.
+collect_ignore = ["torch_twin.py"]
+
 DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.skipif(
     not gpu_available(), reason="needs CuPy and a CUDA device"))]
 

@@ -366,7 +366,7 @@ def test_missing_file(tmp_path):
 def test_module_never_imports_torch():
     code = ("import sys, minicnn.torchfile, minicnn.kerasfile; "
             "assert 'torch' not in sys.modules and 'tensorflow' not in sys.modules")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 

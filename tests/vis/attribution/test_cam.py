@@ -115,7 +115,7 @@ def test_gradcam_matches_torch_on_vgg16(dtype, tol):
     """Torch Grad-CAM: a forward hook keeps relu5_3's output A, autograd gives dy_c/dA.
     (Float32: ReLU masks and pool switches shared, see tests/test_attribution.py.)"""
     torch = pytest.importorskip("torch")
-    from tests.test_attribution import vgg16_twin
+    from tests.vis.attribution.test_attribution import vgg16_twin
     net = models.vgg16(seed=5).astype(dtype)
     x = np.random.default_rng(105).standard_normal((1, 3, 224, 224)).astype(dtype)
     model = vgg16_twin(net, x)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from minicnn import fetch, io, kerasfile, models
-from tests.test_convert import engine_to_keras, write_keras2
+from tests.minicnn.test_convert import engine_to_keras, write_keras2
 from vis.cli import main
 
 NAME = "vgg16_keras_notop"
