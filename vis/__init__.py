@@ -1,20 +1,19 @@
 """The visualization methods, on top of the minicnn engine (``vis -> minicnn``).
 
 Every method is a plain function ``method(net, x, ...)`` on a preprocessed
-batch ``x: (N, C, H, W)`` returning NumPy arrays; drawing lives in ``image.py``
-and ``draw.py``. The functions named like their module (``cam.cam``,
-``occlusion.occlusion``, ``localize.localize``) are not re-exported here, so
-that ``vis.cam`` stays the module.
+batch ``x: (N, C, H, W)`` returning NumPy arrays, and every one is here under
+its own name: ``vis.saliency``, ``vis.cam``, ``vis.occlusion``,
+``vis.localize``. The code lives in the topic folders (``attribution/``,
+``localization/``, ``features/``, ``synthesis/``, ``adversarial/``); each
+method has one record in ``registry.py``.
 """
 
-from .activations import activation_grid, activations
-from .attribution import (deconvnet, gradients, guided_backprop, integrated_gradients,
-                          saliency, smoothgrad)
-from .cam import gradcam, guided_gradcam
-from .filters import filter_grid, first_layer_filters
-from .localize import box_iou, evaluate, pointing_game, segment
+from .attribution import (cam, deconvnet, gradcam, gradients, guided_backprop, guided_gradcam,
+                          integrated_gradients, occlusion, saliency, smoothgrad)
+from .features import activation_grid, activations, filter_grid, first_layer_filters
+from .localization import box_iou, energy_inside, evaluate, localize, pointing_game, segment
 
-__all__ = ["activation_grid", "activations", "deconvnet", "gradients", "guided_backprop",
-           "integrated_gradients", "saliency", "smoothgrad", "gradcam", "guided_gradcam",
-           "filter_grid", "first_layer_filters", "box_iou", "evaluate", "pointing_game",
-           "segment"]
+__all__ = ["cam", "deconvnet", "gradcam", "gradients", "guided_backprop", "guided_gradcam",
+           "integrated_gradients", "occlusion", "saliency", "smoothgrad", "activation_grid",
+           "activations", "filter_grid", "first_layer_filters", "box_iou", "energy_inside",
+           "evaluate", "localize", "pointing_game", "segment"]

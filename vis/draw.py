@@ -176,3 +176,47 @@ def side_by_side(images, pad=4, factor=1, background=255):
 def auto_zoom(height, target=256):
     """The integer zoom that brings a picture of ``height`` close to ``target`` px (at least 1)."""
     return max(1, target // int(height))
+
+
+def titled(picture, title, scale=None, min_width=256):
+    """A picture with a title strip above it and, optionally, a colour scale below.
+
+    What a lecturer projects must say what it shows: the strip names the
+    method, model, target and layer; the scale says what the colours mean.
+
+    Args:
+        picture: uint8 (H, W, 3) or float (3, H, W) in [0, 1].
+        title: one or more lines (``\\n``) of text.
+        scale: None, or ``(cmap, low, high)``: a colormap name (``"jet"``,
+            ``"bwr"``, ``"gray"``) and the labels of its two ends.
+        min_width: the picture is enlarged (pixel repetition) to at least this
+            width, so small images stay readable.
+
+    Returns:
+        uint8 (H', W', 3): strip, picture, scale stacked on a white background.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+    pic = to_uint8(picture)
+    pic = np.repeat(pic[..., None], 3, axis=2) if pic.ndim == 2 else pic
+    pic = zoom(pic, max(1, -(-min_width // pic.shape[1])) if pic.shape[1] < min_width else 1)
+    font = ImageFont.load_default(size=13)
+    lines = str(title).split("\n")
+    W = pic.shape[1]
+    strip = Image.new("RGB", (W, 6 + 16 * len(lines)), "white")
+    pen = ImageDraw.Draw(strip)
+    for k, line in enumerate(lines):
+        pen.text((4, 3 + 16 * k), line, fill="black", font=font)
+    parts = [np.asarray(strip), pic]
+    if scale is not None:
+        import matplotlib
+        cmap, low, high = scale
+        bar_w = max(32, W // 2)
+        ramp = matplotlib.colormaps[cmap](np.linspace(0, 1, bar_w))[:, :3]
+        bar = Image.new("RGB", (W, 22), "white")
+        bar.paste(Image.fromarray(np.round(np.tile(ramp[None], (8, 1, 1)) * 255)
+                                  .astype(np.uint8)), ((W - bar_w) // 2, 2))
+        pen = ImageDraw.Draw(bar)
+        pen.text((2, 6), str(low), fill="black", font=font, anchor="lm")
+        pen.text((W - 2, 6), str(high), fill="black", font=font, anchor="rm")
+        parts.append(np.asarray(bar))
+    return np.concatenate(parts, axis=0)

@@ -55,11 +55,21 @@ def load_image(path, size=None):
     CMYK and 16-bit images are converted with a warning saying so.
 
     Args:
-        path: file name. size: None, an int (shorter side, keeps the aspect
-            ratio) or ``(H, W)``; see :func:`resize`.
+        path: file name.
+        size: None (as stored), an int S (an S x S model input) or ``(H, W)``:
+            the image is scaled so it covers the size (keeping its aspect
+            ratio) and the centre is cropped (:func:`fit`), so the result is
+            exactly ``(3, H, W)``.
 
     Raises:
         ValueError: the file is not an image (the message names it).
+        FileNotFoundError: no such file (the message names it).
+
+    Example:
+        >>> import os, matplotlib.cbook
+        >>> path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        >>> load_image(path, size=64).shape                # 600x512 photo: scaled, cropped
+        (3, 64, 64)
     """
     try:
         with Image.open(path) as img:
@@ -73,14 +83,16 @@ def load_image(path, size=None):
             else:
                 arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
     except FileNotFoundError:
-        raise
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder, not an image file") from None
     except (OSError, SyntaxError) as e:      # UnidentifiedImageError is an OSError
         raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
     if mode != "RGB":
         lost = " (transparency dropped)" if alpha else ""
         warnings.warn(f"{path}: converted {mode} image to RGB{lost}", stacklevel=2)
     image = np.ascontiguousarray(arr.transpose(2, 0, 1))
-    return image if size is None else resize(image, size)
+    return image if size is None else fit(image, size)
 
 
 def resize(image01, size):
@@ -100,6 +112,22 @@ def resize(image01, size):
     chans = [np.asarray(Image.fromarray(np.asarray(c, np.float32)).resize(
         (Wo, Ho), Image.BILINEAR)) for c in image01]
     return np.stack(chans).astype(np.float32)
+
+
+def fit(image01, size):
+    """Scale ``(3, H, W)`` so it covers ``size`` (aspect kept), then crop the centre.
+
+    Args:
+        size: an int S (S x S) or ``(H', W')``.
+
+    Returns:
+        (3, H', W') float32: torchvision's ``Resize`` + ``CenterCrop``, for any aspect.
+    """
+    Ho, Wo = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    H, W = image01.shape[1:]
+    s = max(Ho / H, Wo / W)                      # the smallest scale that covers (Ho, Wo)
+    scaled = resize(image01, (max(Ho, round(H * s)), max(Wo, round(W * s))))
+    return center_crop(scaled, (Ho, Wo))
 
 
 def center_crop(image01, size):

@@ -10,6 +10,10 @@ what, the same way for all of them::
     [5, 2, 7]  (N ints)      class target[n] for sample n (e.g. the labels)
     ("conv5_3", 12)          channel 12 of conv5_3 at its most active position
     ("conv5_3", 12, i, j)    the unit at row i, column j of that channel
+    ("conv5_3", "top")       each sample's most active channel of conv5_3, at
+                             its most active position
+    "tabby" / ["tabby", ..]  class names (``net.meta["class_names"]``); a name
+                             that several classes share is refused, listing them
 
 **Class scores.** The score ``S_c`` is the output of the net's last layer
 *before* a softmax (Simonyan et al. 2014, Sec. 2 and 3.1: a posterior can be
@@ -30,22 +34,30 @@ zero; Zeiler & Fergus project the strongest activations, which is what the
 ``(layer, k)`` with no position.
 
 The functions here do one forward pass and build the ``grads`` dict for
-``net.backward``; the methods in ``attribution.py`` and ``cam.py`` call them.
+``net.backward``; the methods in ``vis/attribution/`` call them.
+
+Example:
+    >>> from minicnn import models
+    >>> from minicnn.data import make_shapes
+    >>> net = models.load("tiny")
+    >>> x = preprocess(make_shapes(2, seed=3).images, net)
+    >>> grads, used = injection(net, x, "star")                 # a class by name
+    >>> list(grads), used.tolist()
+    (['fc'], [4, 4])
+    >>> _, used = injection(net, x, ("relu4_2", "top"))          # most active unit
+    >>> [u[0] for u in used], all(len(u) == 4 for u in used)
+    (['relu4_2', 'relu4_2'], True)
 """
+
+import difflib
 
 import numpy as np
 
 from minicnn.backend import asnumpy, get_array_module
-from minicnn.layers import Softmax
 
+from minicnn.preprocessing import preprocess  # noqa: F401  (the doctest's)
 
-def score_layer(net):
-    """Name of the layer whose output is the class score (the last one, or the
-    one before a trailing ``Softmax``)."""
-    layers = net.layers
-    if isinstance(layers[-1], Softmax) and len(layers) > 1:
-        return layers[-2].name
-    return layers[-1].name
+from .netinfo import class_names, score_layer
 
 
 def is_unit(target):
@@ -106,25 +118,33 @@ def unit_gradient(out, target):
     Args:
         out: (N, K, h, w) or (N, K) output of the target layer.
         target: ``(layer, channel)`` (the argmax position of the channel in
-            each sample) or ``(layer, channel, i, j)``.
+            each sample), ``(layer, channel, i, j)``, or ``(layer, "top")``
+            (each sample's channel with the largest activation).
 
     Returns:
         g: like ``out``, zero except ``out`` at the chosen unit of each sample;
-        positions: (N, 2) int array of the (i, j) used ((N, 0) for 2-D layers).
+        units: (N, 3) int array of the (channel, i, j) used ((N, 1) for 2-D layers).
     """
     layer, k = target[0], target[1]
-    K = out.shape[1]
-    if not isinstance(k, (int, np.integer)) or not 0 <= k < K:
-        raise ValueError(f"channel {k!r} out of range: {layer} has {K} channels, 0 .. {K - 1}")
+    K, N = out.shape[1], out.shape[0]
     xp = get_array_module(out)
-    N = out.shape[0]
+    if isinstance(k, str) and k == "top":
+        if len(target) == 4:
+            raise ValueError(f"({layer!r}, 'top') picks its own position: drop i, j")
+        peak = out.reshape(N, K, -1).max(axis=2)
+        channels = asnumpy(peak.argmax(axis=1)).astype(np.int64)
+    elif isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k < K:
+        channels = np.full(N, int(k), np.int64)
+    else:
+        raise ValueError(f"channel {k!r} out of range: {layer} has {K} channels, 0 .. {K - 1} "
+                         "(or 'top')")
     g = xp.zeros_like(out)
-    n = xp.arange(N)
+    n, c = xp.arange(N), xp.asarray(channels)
     if out.ndim == 2:
         if len(target) == 4:
             raise ValueError(f"{layer} has no spatial positions: use ({layer!r}, {k})")
-        g[n, k] = out[n, k]
-        return g, np.zeros((N, 0), np.int64)
+        g[n, c] = out[n, c]
+        return g, channels[:, None]
     h, w = out.shape[2:]
     if len(target) == 4:
         i, j = target[2], target[3]
@@ -132,11 +152,43 @@ def unit_gradient(out, target):
             raise ValueError(f"position ({i}, {j}) outside {layer}'s {h}x{w} map")
         positions = np.tile(np.array([[i, j]], np.int64), (N, 1))
     else:                            # the most active position, per sample
-        flat = asnumpy(out[:, k].reshape(N, -1).argmax(axis=1))
+        flat = asnumpy(out[n, c].reshape(N, -1).argmax(axis=1))
         positions = np.stack([flat // w, flat % w], axis=1).astype(np.int64)
     i, j = xp.asarray(positions[:, 0]), xp.asarray(positions[:, 1])
-    g[n, k, i, j] = out[n, k, i, j]
-    return g, positions
+    g[n, c, i, j] = out[n, c, i, j]
+    return g, np.concatenate([channels[:, None], positions], axis=1)
+
+
+def class_index(net, name):
+    """The class index of a class name (any case) in ``net.meta["class_names"]``.
+
+    Raises:
+        ValueError: an unknown name (with close names), or a name that several
+            classes share (ImageNet has two "crane"s: 134 the bird, 517 the
+            machine), listing every index.
+    """
+    names = class_names(net)
+    hits = [k for k, n in enumerate(names) if n.lower() == str(name).lower()]
+    if len(hits) == 1:
+        return hits[0]
+    arch = net.meta.get("arch", "this net")
+    if hits:
+        raise ValueError(f"class name {name!r} is ambiguous in {arch}: classes "
+                         f"{', '.join(map(str, hits))} are all called that; give the index")
+    listing = f": {', '.join(names)}" if len(names) <= 20 else ""
+    close = difflib.get_close_matches(str(name), names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"unknown class {name!r}{hint} ({arch} has "
+                     f"{len(names)} classes, 0 .. {len(names) - 1}{listing})")
+
+
+def resolve(net, target):
+    """Class names in ``target`` replaced by indices; any other target unchanged."""
+    if isinstance(target, str):
+        return class_index(net, target)
+    if isinstance(target, (list, np.ndarray)) and any(isinstance(t, str) for t in target):
+        return [class_index(net, t) if isinstance(t, str) else t for t in target]
+    return target
 
 
 def injection(net, x, target):
@@ -154,10 +206,10 @@ def injection(net, x, target):
     if is_unit(target):
         layer = _check_unit(net, target)
         out = net.forward(x, until=layer)
-        g, pos = unit_gradient(out, target)
-        used = [(layer, target[1]) + tuple(int(v) for v in p) for p in pos]
+        g, units = unit_gradient(out, target)
+        used = [(layer,) + tuple(int(v) for v in u) for u in units]
         return {layer: g}, used
     name = score_layer(net)
     scores = net.forward(x, until=name)
-    idx = class_indices(scores, target)
+    idx = class_indices(scores, resolve(net, target))
     return {name: onehot(idx, scores.shape[1], scores)}, idx

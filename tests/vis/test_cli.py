@@ -12,7 +12,7 @@ from PIL import Image
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
 from vis import cli
-from vis.recipes import METHODS
+from vis.registry import map_methods
 
 ZOOM = 4                      # draw.auto_zoom(64): 64 px panels shown at 256 px
 PANEL = 64 * ZOOM
@@ -60,7 +60,7 @@ def one_error_line(capsys):
     return err
 
 
-@pytest.mark.parametrize("method", list(METHODS) + ["localize"])
+@pytest.mark.parametrize("method", map_methods() + ["localize"])
 def test_each_method_writes_its_panels_and_prints_the_top_classes(method, weights, out, capsys):
     assert run(method, "--sample", 0, 2, "--out", out, *FAST.get(method, [])) == 0
     stdout = capsys.readouterr().out

@@ -10,8 +10,9 @@ from PIL import Image
 
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
-from vis import cli, gallery
-from vis.recipes import METHODS
+from vis import cli
+from vis.tour import gallery, page
+from vis.registry import evaluated
 from vis.tour import run_tour
 
 
@@ -63,7 +64,7 @@ def test_index_has_the_lecture_sections_and_captions(done):
 def test_localization_table_one_row_per_method_in_unit_range(done):
     out, result = done
     table = result["localization"]
-    assert list(table) == list(METHODS) + ["centre"]
+    assert list(table) == list(evaluated()) + ["centre"]
     for row in table.values():
         for key in ("pointing", "pointing_box", "box_iou", "energy"):
             assert 0.0 <= row[key] <= 1.0
@@ -121,9 +122,9 @@ def test_unwritable_out_is_one_clear_error_and_nothing_is_written(tmp_path):
 
 
 def test_a_failure_half_way_leaves_nothing(tmp_path, monkeypatch):
-    def broken(self):
+    def broken(folder, arch, sections):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(gallery.Gallery, "write_index", broken)
+    monkeypatch.setattr(page, "write_index", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_tour(small_tiny(), tmp_path / "tour", samples=1, n_eval=2, quick=True,
                  progress=False)

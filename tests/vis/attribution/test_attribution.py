@@ -12,6 +12,7 @@ from minicnn import models
 from minicnn.gradcheck import rel_error
 from minicnn.layers import Flatten, Linear, ReLU, Softmax
 from minicnn.net import Net
+from vis.targets import injection
 from vis.attribution import (deconvnet, gradients, guided_backprop, integrated_gradients,
                              saliency, smoothgrad)
 
@@ -170,8 +171,28 @@ def test_target_validation(tiny64, rng):
         deconvnet(tiny64, x, ("relu2_2", 0, 8, 0))
     with pytest.raises(ValueError, match="class index"):
         integrated_gradients(tiny64, x, ("relu2_2", 0))
-    with pytest.raises(ValueError, match="target must be"):
+    with pytest.raises(ValueError, match="unknown class 'cat'"):
         saliency(tiny64, x, "cat")
+    with pytest.raises(ValueError, match="target must be"):
+        saliency(tiny64, x, 2.5)
+
+
+def test_class_names_and_top_units_as_targets(rng):
+    """A class name is its index; a shared name is refused listing every index;
+    ("layer", "top") is each sample's most active channel at its peak."""
+    net = models.tiny(width=(4, 8), class_names=["a", "b", "crane", "crane"] + ["e"] * 0
+                      + ["f", "g", "h", "i"])
+    x = rng.standard_normal((2, 3, 16, 16))
+    np.testing.assert_array_equal(gradients(net, x, "b"), gradients(net, x, 1))
+    np.testing.assert_array_equal(gradients(net, x, ["g", 0]), gradients(net, x, [5, 0]))
+    with pytest.raises(ValueError, match="ambiguous.*2, 3"):
+        saliency(net, x, "Crane")
+    out = net.forward(x, until="relu2_2")
+    _, used = injection(net, x, ("relu2_2", "top"))
+    for n, (layer, k, i, j) in enumerate(used):
+        assert out[n, k, i, j] == out[n].max()
+    np.testing.assert_array_equal(gradients(net, x[:1], ("relu2_2", "top")),
+                                  gradients(net, x[:1], ("relu2_2",) + used[0][1:]))
 
 
 # Float32 and kinks (tests/test_torch_oracle.py): a ReLU input within rounding

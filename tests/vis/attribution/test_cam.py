@@ -8,7 +8,7 @@ from minicnn.gradcheck import rel_error
 from minicnn.layers import Conv2d, Flatten, Linear, ReLU, Softmax
 from minicnn.net import Net
 from vis.attribution import guided_backprop
-from vis.cam import cam, default_layer, gradcam, guided_gradcam
+from vis.attribution.cam import cam, default_layer, gradcam, guided_gradcam
 from vis.image import resize_maps
 
 
@@ -49,7 +49,7 @@ def test_cam_accepts_a_trailing_softmax_and_refuses_other_heads(rng):
     assert np.array_equal(cam(soft, x).coarse, cam(tiny, x).coarse)
     flat = Net([Conv2d("conv", 3, 4, 3, padding=1, rng=rng), ReLU("relu"),
                 Flatten("flatten"), Linear("fc", 4 * 8 * 8, 5, rng=rng)])
-    with pytest.raises(ValueError, match="GlobalAvgPool -> Linear.*gradcam"):
+    with pytest.raises(ValueError, match="GlobalAvgPool -> Linear.*Grad-CAM"):
         cam(flat, x[:, :, :8, :8])
     r = gradcam(flat, x[:, :, :8, :8])                         # Grad-CAM works there
     assert r.layer == "relu" and r.coarse.shape == (1, 8, 8)

@@ -6,7 +6,8 @@ import pytest
 from minicnn import models
 from minicnn.layers import Flatten, Linear
 from minicnn.net import Net
-from vis.occlusion import occlusion, softmax, window_starts
+from minicnn.losses import softmax
+from vis.attribution.occlusion import occlusion, window_starts
 
 C, H, W = 3, 20, 24
 ROWS, COLS = slice(6, 10), slice(13, 17)         # the only pixels the net reads

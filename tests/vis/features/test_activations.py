@@ -3,7 +3,7 @@
 import numpy as np
 
 from minicnn import models
-from vis.activations import activation_grid, activations
+from vis.features.activations import activation_grid, activations
 
 
 def chollet(a):

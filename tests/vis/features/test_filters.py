@@ -5,7 +5,7 @@ import numpy as np
 from minicnn import models
 from minicnn.layers import Conv2d, ReLU
 from minicnn.net import Net
-from vis.filters import filter_grid, filter_norms, first_layer_filters
+from vis.features.filters import filter_grid, filter_norms, first_layer_filters
 
 
 def tiny_net(order):

@@ -5,8 +5,9 @@ import pytest
 
 from minicnn import models
 from minicnn.data import make_shapes
-from vis.localize import (bounding_box, box_iou, evaluate, localize, pointing_game,
-                          segment)
+from vis.localization.scores import box_iou, evaluate, pointing_game
+from vis.localization.segmentation import (bounding_box, localize,
+                                           segment)
 
 
 def disc_scene(size=64, seed=0):
@@ -150,7 +151,7 @@ def test_box_protocol_counts_every_mask_hit_and_more():
 def test_gradcam_points_at_the_object_on_the_shipped_tiny():
     """Issue target: Grad-CAM pointing game >= 0.90 on fresh shapes (seed never trained on)."""
     from minicnn import tiny
-    from vis.cam import gradcam
+    from vis import gradcam
     net = models.load("tiny")
     data = make_shapes(300, seed=tiny.TEST_SEED)
     r = evaluate(lambda net, x: gradcam(net, x).upsampled, net, data, batch_size=100,

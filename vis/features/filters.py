@@ -33,16 +33,9 @@ import math
 import numpy as np
 
 from minicnn.backend import asnumpy
-from minicnn.layers import Conv2d
 
-from .image import tile
-
-
-def _first_conv(net):
-    for layer in net.layers:
-        if isinstance(layer, Conv2d):
-            return layer
-    raise ValueError(f"{net!r} has no Conv2d layer")
+from ..image import tile
+from ..netinfo import first_conv
 
 
 def first_layer_filters(net):
@@ -55,7 +48,7 @@ def first_layer_filters(net):
         (F, KH, KW, 3) float64, each filter min-max scaled to [0, 1] on its own,
         channels in RGB order whatever the net's ``channel_order``.
     """
-    conv = _first_conv(net)
+    conv = first_conv(net)
     W = np.asarray(asnumpy(conv.params["W"]), dtype=np.float64)   # (F, C, KH, KW)
     if W.shape[1] != 3:
         raise ValueError(f"{conv.name}: filters have {W.shape[1]} input channels, "

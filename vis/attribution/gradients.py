@@ -63,7 +63,7 @@ import numpy as np
 
 from minicnn.backend import asnumpy, get_array_module
 
-from .targets import class_indices, injection, is_unit, onehot, score_layer
+from ..targets import class_indices, injection, is_unit, onehot, resolve, score_layer
 
 
 def _input_gradient(net, x, target, rule):
@@ -183,7 +183,7 @@ def integrated_gradients(net, x, target=None, baseline=None, steps=50, batch_siz
     name = score_layer(net)
     N = x.shape[0]
     ends = asnumpy(net.forward(xp.concatenate([x, baseline]), until=name))
-    idx = class_indices(ends[:N], target)
+    idx = class_indices(ends[:N], resolve(net, target))
     diff = (ends[np.arange(N), idx] - ends[N + np.arange(N), idx]).astype(np.float64)
     alphas = (np.arange(steps) + 0.5) / steps
     attr = np.zeros(x.shape, dtype=x.dtype)

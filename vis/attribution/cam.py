@@ -51,11 +51,11 @@ from typing import NamedTuple
 import numpy as np
 
 from minicnn.backend import asnumpy, get_array_module
-from minicnn.layers import Conv2d, GlobalAvgPool, Linear, ReLU, Softmax
 
-from .attribution import guided_backprop
-from .image import resize_maps
-from .targets import class_indices, injection, is_unit, score_layer
+from .gradients import guided_backprop
+from ..image import resize_maps
+from ..netinfo import conv_layers, gap_head, last_conv
+from ..targets import class_indices, injection, is_unit, resolve, score_layer
 
 
 class CAMResult(NamedTuple):
@@ -78,23 +78,6 @@ def _result(maps, x, target, layer):
     return CAMResult(asnumpy(maps), asnumpy(up), target, layer)
 
 
-def gap_head(net):
-    """``(feature layer, linear layer)`` of a net ending ``GAP -> Linear [-> Softmax]``.
-
-    Raises:
-        ValueError: another head; the message points to Grad-CAM.
-    """
-    layers = net.layers[:-1] if isinstance(net.layers[-1], Softmax) else net.layers
-    ok = (len(layers) >= 3 and isinstance(layers[-1], Linear)
-          and isinstance(layers[-2], GlobalAvgPool))
-    if not ok:
-        tail = " -> ".join(type(layer).__name__ for layer in net.layers[-3:])
-        raise ValueError(f"CAM needs a net ending GlobalAvgPool -> Linear (Zhou et al. "
-                         f"2016); this one ends {tail}. Use gradcam(), which works "
-                         f"for any net")
-    return layers[-3].name, layers[-1].name
-
-
 def cam(net, x, target=None):
     """Zhou et al. 2016, Eq. 2: ``M_c = sum_k w_k^c f_k`` (signed, no bias).
 
@@ -110,21 +93,26 @@ def cam(net, x, target=None):
         raise ValueError("CAM explains a class score; give a class index (or None)")
     feature, fc = gap_head(net)
     xp = get_array_module(x)
-    idx = class_indices(net.forward(x, until=score_layer(net)), target)
+    idx = class_indices(net.forward(x, until=score_layer(net)), resolve(net, target))
     f = net.outputs[feature]                                  # (N, K, h, w)
     w = net[fc].params["W"][xp.asarray(idx)]                  # (N, K)
     maps = xp.einsum("nk,nkhw->nhw", w.astype(f.dtype, copy=False), f)
     return _result(maps, x, idx, feature)
 
 
-def default_layer(net):
-    """The ReLU after the last ``Conv2d`` (or that conv, if no ReLU follows)."""
-    convs = [i for i, layer in enumerate(net.layers) if isinstance(layer, Conv2d)]
-    if not convs:
-        raise ValueError("this net has no Conv2d layer: give Grad-CAM a layer=")
-    i = convs[-1]
-    nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
-    return (nxt if isinstance(nxt, ReLU) else net.layers[i]).name
+def default_layer(net, target=None):
+    """Grad-CAM's layer: the ReLU after the last ``Conv2d`` (``netinfo.last_conv``).
+
+    For a unit target ``(layer, channel, ...)`` it is the last conv output
+    *before* that layer, so the map says where the unit looked.
+    """
+    if not is_unit(target):
+        return last_conv(net)
+    before = [name for name in conv_layers(net) if net.index(name) < net.index(target[0])]
+    if not before:
+        raise ValueError(f"Grad-CAM of a unit of {target[0]} needs a conv layer before it; "
+                         "there is none: give layer=")
+    return before[-1]
 
 
 def gradcam(net, x, target=None, layer=None, relu=True):
@@ -139,7 +127,7 @@ def gradcam(net, x, target=None, layer=None, relu=True):
     Returns:
         CAMResult with coarse (N, h, w) and upsampled (N, H, W) maps.
     """
-    layer = default_layer(net) if layer is None else net[layer].name
+    layer = default_layer(net, target) if layer is None else net[layer].name
     grads, used = injection(net, x, target)
     A = net.outputs.get(layer)
     if A is None or A.ndim != 4:

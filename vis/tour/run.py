@@ -46,41 +46,72 @@ import time
 import uuid
 from pathlib import Path
 
-from .gallery import GENERATOR, Gallery
-from .recipes import SHAPES_SIZE, class_count, class_names, load_images, shapes_samples
+from threadpoolctl import threadpool_limits
 
+from vis.inputs import SHAPES_SIZE, load_images, shapes_samples
+from vis.netinfo import class_names, has_scores, input_size
 
-# --- the tour -----------------------------------------------------------------------
+from .gallery import Gallery
+from .page import GENERATOR
+from .photo import photo_section
+
+#: The list of files a tour wrote, inside the tour's folder.
+MANIFEST = ".minicnn-tour"
+
 
 def _prepare(out, force):
-    """Check ``out`` and make the temporary sibling folder to write into."""
+    """Check ``out``, take its lock, and make the temporary sibling folder to write into.
+
+    Returns:
+        (tmp folder, lock file). A second tour into the same ``out`` while one
+        runs is refused; ``--force`` replaces only a previous tour whose
+        folder holds nothing but the files it wrote.
+    """
     if out.exists():
         if not out.is_dir():
-            raise FileExistsError(f"{out} exists and is not a folder")
+            raise FileExistsError(f"--out {out} exists and is not a folder")
         if any(out.iterdir()):
             if not force:
-                raise FileExistsError(f"{out} exists and is not empty: pass --force to "
-                                      "replace it")
-            if not _is_tour(out):
+                raise FileExistsError(f"{out} exists and is not empty: use --force to "
+                                      "replace a previous tour, or another --out")
+            foreign = _foreign_files(out)
+            if foreign is None:
                 raise FileExistsError(f"{out} holds files that are not a minicnn tour; "
                                       "--force only replaces a previous tour: choose "
                                       "another --out")
+            if foreign:
+                more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+                raise FileExistsError(f"{out} holds {foreign[0]}{more}, which the tour did "
+                                      "not write: move it away or choose another --out "
+                                      "(--force never deletes your files)")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        lock = out.parent / f".{out.name}.lock"
+        try:
+            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise FileExistsError(f"another tour is writing {out} now (lock {lock}); wait "
+                                  "for it, or delete the lock if no tour runs") from None
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
         os.chmod(tmp, 0o755)
     except OSError as e:
         raise PermissionError(f"cannot write the tour to {out}: "
                               f"{e.strerror or e} ({e.filename or out.parent})") from None
-    return tmp
+    return tmp, lock
 
 
-def _is_tour(folder):
+def _foreign_files(folder):
+    """Files in a previous tour's folder that it did not write ([] if none); None if
+    the folder is not a tour."""
     index = folder / "index.html"
     try:
-        return index.is_file() and f'content="{GENERATOR}"' in index.read_text("utf-8")[:2000]
+        if not (index.is_file() and f'content="{GENERATOR}"' in
+                index.read_text("utf-8")[:2000]):
+            return None
+        own = set((folder / MANIFEST).read_text("utf-8").split("\n")) | {MANIFEST}
     except (OSError, UnicodeDecodeError):
-        return False
+        return None
+    return sorted(p.name for p in folder.iterdir() if p.name not in own)
 
 
 def _commit(tmp, out):
@@ -129,64 +160,20 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
     """
     start = time.perf_counter()
     out = Path(os.path.abspath(os.fspath(out)))
-    K = class_count(net)
-    names = class_names(net)
     inputs = load_images(images, net) if images else shapes_samples(range(samples), net)
-    shapes_model = tuple(int(v) for v in net.meta["input_size"]) == SHAPES_SIZE
-    n_eval = n_eval if shapes_model else 0
-    tmp = _prepare(out, force)
+    n_eval = n_eval if input_size(net) == SHAPES_SIZE and has_scores(net) else 0
+    extra = [photo_section] if images or not has_scores(net) else []
+    tmp, lock = _prepare(out, force)
     try:
-        tour = Gallery(net, tmp, inputs, names, K, quick, progress)
-        result = tour.run(n_eval)
+        names = class_names(net) if has_scores(net) else []
+        with threadpool_limits(1 if input_size(net) == SHAPES_SIZE else None):
+            result = Gallery(net, tmp, inputs, names, quick, progress).run(n_eval, extra)
+        (tmp / MANIFEST).write_text("\n".join(result["files"]), encoding="utf-8")
         _commit(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        lock.unlink(missing_ok=True)
     result.update(out=str(out), seconds=time.perf_counter() - start)
     return result
-
-
-# --- the command ---------------------------------------------------------------------
-
-def _tour(args):
-    from .cli_methods import load_model
-    samples = args.samples if args.samples is not None else (2 if args.quick else 4)
-    n_eval = args.n_eval if args.n_eval is not None else (20 if args.quick else 200)
-    if samples < 1 or n_eval < 0:
-        raise ValueError(f"--samples must be at least 1 and --n-eval at least 0 "
-                         f"(got {samples} and {n_eval})")
-    net = load_model(args.model)
-    result = run_tour(net, args.out, images=args.image, samples=samples, n_eval=n_eval,
-                      quick=args.quick, force=args.force, progress=not args.no_progress)
-    for note in result["notes"]:
-        print(f"note: {note}")
-    for t in result["top"]:
-        truth = f" (true: {t['label']})" if t["label"] else ""
-        print(f"{t['name']}{truth}: " + ", ".join(f"{nm} {p:.2f}" for _, nm, p in t["top5"]))
-    if result["localization"]:
-        print(f"{'method':<32}{'pointing':>9}{'(box)':>7}{'box IoU':>9}{'energy':>8}   "
-              f"({result['n_eval']} shapes test images)")
-        for r in result["localization"].values():
-            print(f"{r['title']:<32}{r['pointing']:>9.3f}{r['pointing_box']:>7.3f}"
-                  f"{r['box_iou']:>9.3f}{r['energy']:>8.3f}")
-    print(f"wrote {len(result['files'])} files to {result['out']} in "
-          f"{result['seconds']:.1f} s; open {Path(result['out']) / 'index.html'}")
-
-
-def register(sub):
-    """The ``tour`` command."""
-    p = sub.add_parser("tour", help="every method on a few images: PNGs, index.html and "
-                       "a localization table")
-    p.add_argument("--out", default="out/tour", help="destination folder (default: out/tour)")
-    p.add_argument("--model", default="tiny", help="installed model name (default: tiny)")
-    p.add_argument("--image", nargs="+", metavar="PATH", help="explain these files instead "
-                   "of shapes test images")
-    p.add_argument("--samples", type=int, metavar="K", help="shapes test images in the "
-                   "gallery (default 4; 2 with --quick)")
-    p.add_argument("--n-eval", type=int, metavar="N", help="shapes test images for the "
-                   "localization table (default 200; 20 with --quick; 0: none)")
-    p.add_argument("--quick", action="store_true", help="a fast smoke test: fewer images, "
-                   "the cheap settings everywhere")
-    p.add_argument("--force", action="store_true", help="replace a previous tour at --out")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_tour)

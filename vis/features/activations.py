@@ -33,7 +33,7 @@ import numpy as np
 
 from minicnn.backend import asnumpy
 
-from .image import tile
+from ..image import tile
 
 
 def activations(net, x, layers=None):

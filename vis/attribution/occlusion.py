@@ -14,7 +14,10 @@ its softmax probability::
     grid_score_drop[a, b] = S_c(x) - S_c(x occluded at (y_a, x_b))
     grid_prob_drop[a, b]  = p_c(x) - p_c(x occluded at (y_a, x_b))     p = softmax(S)
 
-Positive = the patch mattered. Each pixel's value in ``score_drop`` /
+Positive = the patch mattered. For a **unit** target ``(layer, channel[, i,
+j])`` (Zeiler & Fergus Fig. 7(b): "the strongest feature map" of layer 5)
+the same drop is read at that unit, fixed on the clean image, and there is
+no probability (``prob_drop`` and ``grid_prob_drop`` are None). Each pixel's value in ``score_drop`` /
 ``prob_drop`` is the **mean over the windows that cover it**, so the maps
 have the input's size (N, H, W) without any interpolation; the raw per-window
 values are kept in the ``grid_*`` fields (N, rows, cols). With ``stride >
@@ -45,7 +48,7 @@ import numpy as np
 from minicnn.backend import asnumpy, get_array_module
 from minicnn.progress import Progress
 
-from .targets import class_indices, is_unit, score_layer
+from ..targets import class_indices, injection, is_unit, resolve, score_layer
 
 
 class OcclusionResult(NamedTuple):
@@ -54,7 +57,8 @@ class OcclusionResult(NamedTuple):
     Attributes:
         score_drop, prob_drop: (N, H, W), mean over the windows covering each pixel.
         grid_score_drop, grid_prob_drop: (N, rows, cols), one value per window.
-        target: (N,) class indices.
+            (The ``prob`` fields are None for a unit target.)
+        target: (N,) class indices, or N unit tuples ``(layer, channel, i, j)``.
     """
     score_drop: np.ndarray
     prob_drop: np.ndarray
@@ -86,7 +90,8 @@ def occlusion(net, x, target=None, window=8, stride=4, fill=0.0, batch_size=64,
 
     Args:
         net: a Net; x: (N, C, H, W) preprocessed batch.
-        target: None (top class), a class index or N indices.
+        target: None (top class), a class index, N indices, or a unit
+            ``(layer, channel[, i, j])`` (see ``vis/targets.py``).
         window, stride: square size and step in pixels.
         fill: value of the occluder in preprocessed units, a scalar or (C,).
         batch_size: occluded copies per forward pass.
@@ -95,38 +100,66 @@ def occlusion(net, x, target=None, window=8, stride=4, fill=0.0, batch_size=64,
     Returns:
         OcclusionResult (see the module docstring).
     """
-    if is_unit(target):
-        raise ValueError("occlusion explains a class score; give a class index (or None)")
     xp = get_array_module(x)
+    if x.dtype.kind != "f":
+        raise ValueError(f"x has dtype {x.dtype}: occlusion needs a floating-point batch "
+                         "(the occluder would be cast to the integer type)")
     N, C, H, W = x.shape
     ys, xs = window_starts(H, window, stride), window_starts(W, window, stride)
     boxes = [(y, x0) for y in ys for x0 in xs]
-    name = score_layer(net)
-    scores = asnumpy(net.forward(x, until=name))
-    idx = class_indices(scores, target)
-    probs = softmax(scores)
+    read, idx, base = _reader(net, x, target)
+    probs = None if is_unit(target) else softmax(base)
     fill = xp.asarray(fill, dtype=x.dtype)
     fill = fill.reshape(-1, 1, 1) if fill.ndim else fill
     n_batches = N * math.ceil(len(boxes) / batch_size)
     bar = Progress(n_batches, "occlusion",
                    enabled=n_batches > 8 if progress is None else progress)
     grid_s = np.zeros((N, len(boxes)))
-    grid_p = np.zeros((N, len(boxes)))
+    grid_p = None if probs is None else np.zeros((N, len(boxes)))
     for s in range(N):
         for b0 in range(0, len(boxes), batch_size):
             chunk = boxes[b0:b0 + batch_size]
             xb = xp.repeat(x[s:s + 1], len(chunk), axis=0)
             for k, (y, x0) in enumerate(chunk):
                 xb[k, :, y:y + window, x0:x0 + window] = fill
-            S = asnumpy(net.forward(xb, until=name))
-            grid_s[s, b0:b0 + len(chunk)] = scores[s, idx[s]] - S[:, idx[s]]
-            grid_p[s, b0:b0 + len(chunk)] = probs[s, idx[s]] - softmax(S)[:, idx[s]]
+            S = read(xb, s)                                    # (B,) or (B, K) scores
+            if probs is None:
+                grid_s[s, b0:b0 + len(chunk)] = base[s] - S
+            else:
+                grid_s[s, b0:b0 + len(chunk)] = base[s, idx[s]] - S[:, idx[s]]
+                grid_p[s, b0:b0 + len(chunk)] = probs[s, idx[s]] - softmax(S)[:, idx[s]]
             bar.update()
     bar.close()
     grid_s = grid_s.reshape(N, len(ys), len(xs))
+    score = _per_pixel(grid_s, ys, xs, window, H, W)
+    if grid_p is None:
+        return OcclusionResult(score, None, grid_s, None, idx)
     grid_p = grid_p.reshape(N, len(ys), len(xs))
-    return OcclusionResult(_per_pixel(grid_s, ys, xs, window, H, W),
-                           _per_pixel(grid_p, ys, xs, window, H, W), grid_s, grid_p, idx)
+    return OcclusionResult(score, _per_pixel(grid_p, ys, xs, window, H, W), grid_s, grid_p,
+                           idx)
+
+
+def _reader(net, x, target):
+    """What occlusion watches: ``read(batch, s)``, the targets, and the clean values.
+
+    Class target: ``read`` returns the (B, K) scores, the clean values are (N, K).
+    Unit target: the unit of sample ``s`` fixed on the clean image (as
+    ``targets.injection`` picks it); ``read`` returns its (B,) values, the
+    clean values are (N,).
+    """
+    if not is_unit(target):
+        name = score_layer(net)
+        scores = asnumpy(net.forward(x, until=name))
+        return (lambda xb, s: asnumpy(net.forward(xb, until=name))), \
+            class_indices(scores, resolve(net, target)), scores
+    grads, used = injection(net, x, target)
+    layer = used[0][0]
+    out = net.outputs[layer]
+
+    def unit(a, s):                     # the unit of sample s in a batch of outputs
+        return a[(slice(None), used[s][1]) + tuple(used[s][2:])]
+    base = np.array([float(asnumpy(unit(out[s:s + 1], s))[0]) for s in range(len(used))])
+    return (lambda xb, s: asnumpy(unit(net.forward(xb, until=layer), s))), used, base
 
 
 def _per_pixel(grid, ys, xs, window, H, W):

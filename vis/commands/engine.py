@@ -1,0 +1,83 @@
+"""Engine commands: ``summary``, ``bench``, ``train-tiny``.
+
+::
+
+    minicnn summary MODEL              # an architecture, an installed model or an .npz
+    minicnn bench [--help] [options]   # benchmarks/bench.py (needs a clone)
+    minicnn train-tiny --out PATH      # retrain the shapes model from its seed
+"""
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+from . import common
+
+
+def _summary(args):
+    from minicnn import models
+    name = args.model
+    if name in models.ARCHITECTURES and not str(name).endswith(".npz"):
+        net = models.ARCHITECTURES[name]()
+    else:
+        net = common.load_model(name)
+    print(net.summary())
+
+
+def bench_script():
+    """``benchmarks/bench.py`` of the clone this package runs from, or None."""
+    root = Path(__file__).resolve().parents[2]
+    script = root / "benchmarks" / "bench.py"
+    return script if script.is_file() else None
+
+
+def _bench(args):
+    script = bench_script()
+    if script is None:
+        raise FileNotFoundError("minicnn bench runs benchmarks/bench.py from a clone of the "
+                                "repository; this installation has no benchmarks folder "
+                                "(install with pip install -e . from a clone)")
+    spec = importlib.util.spec_from_file_location("minicnn_bench", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(args.bench_args)
+
+
+def _train_tiny(args):
+    from minicnn import io, tiny
+    default = io.weights_dir() / "tiny.npz"
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1 (got {args.epochs})")
+    out = Path(args.out) if args.out else default
+    if out.exists() and not args.force:   # refuse before the work, not after
+        hint = ("give --out PATH for a new file (--force would replace the shipped model "
+                "that every command uses)" if out.resolve() == default.resolve()
+                else "use --force to overwrite, or another --out")
+        raise FileExistsError(f"{out} exists: {hint}")
+    net, history, seconds = tiny.train_tiny(epochs=args.epochs, progress=not args.quiet)
+    acc = tiny.test_accuracy(net)
+    net.meta["source"]["test_accuracy"] = acc
+    io.save(net, out, force=args.force)
+    print(f"trained tiny in {seconds:.0f} s; validation accuracy per epoch "
+          + ", ".join(f"{a:.3f}" for a in history["val_acc"]))
+    print(f"accuracy on {tiny.N_TEST} fresh shapes (seed {tiny.TEST_SEED}): {acc:.4f}")
+    print(f"wrote {out}")
+
+
+def register(sub):
+    """Engine commands: summary, bench, train-tiny."""
+    p = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
+    p.add_argument("model", help="an architecture (vgg16, tiny, ...), an installed model or "
+                   "a path to an .npz")
+    p.set_defaults(func=_summary)
+    p = sub.add_parser("bench", help="time VGG16 forward/backward against PyTorch "
+                       "(benchmarks/bench.py; `minicnn bench --help`)", add_help=False)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_bench)
+    p = sub.add_parser("train-tiny", help="retrain the embedded shapes model from its seed")
+    p.add_argument("--out", type=Path, help="destination .npz (default: the shipped "
+                   "weights/tiny.npz, which needs --force)")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_tiny)

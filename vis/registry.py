@@ -1,0 +1,178 @@
+"""Every method, once: its title, paper, function, kind, tour section and options.
+
+One record per method. The ``minicnn`` subcommands and their options, the
+tour's sections and the localization table are all built from this table,
+so adding a method is its file plus one record here (and a README row; a
+test checks all three).
+
+A record's fields:
+
+=============  ===============================================================
+``name``       the subcommand (``minicnn guided-gradcam``)
+``title``      as captions and tables print it
+``paper``      author, year, section or equation
+``function``   the public function (``vis.<function.__name__>``)
+``kind``       ``map`` (a map per image), ``image`` (an image the net makes),
+               ``dataset`` (a result over many images), ``features`` (what a
+               layer holds: activations, filters)
+``section``    the id of the tour section that shows it (``SECTIONS``)
+``options``    ``Option`` s: the method's own arguments, with type, default
+               and the source of each default
+``evaluation`` for map methods: the cheaper settings the localization table
+               uses (None: not in the table)
+``targets``    what it can explain: ``("class", "unit")`` or ``("class",)``
+=============  ===============================================================
+
+Example:
+    >>> METHODS["occlusion"].paper
+    'Zeiler & Fergus 2014, Sec. 4.2'
+    >>> [o.name for o in METHODS["smoothgrad"].options]
+    ['n', 'sigma', 'seed']
+    >>> sorted({m.kind for m in METHODS.values()})
+    ['features', 'map']
+"""
+
+from typing import NamedTuple, Optional
+
+from .attribution.cam import cam, gradcam, guided_gradcam
+from .attribution.gradients import (deconvnet, guided_backprop, integrated_gradients,
+                                    saliency, smoothgrad)
+from .attribution.occlusion import occlusion
+from .features.activations import activations
+from .features.filters import first_layer_filters
+from .localization.segmentation import localize
+
+
+class Option(NamedTuple):
+    """One argument of a method, as the command line and the docs show it.
+
+    Attributes:
+        name: the keyword argument of the method's function (``window``).
+        type: ``int``, ``float``, ``str`` (or a parser) for the command line.
+        default: the value used when not given (None: the method decides,
+            e.g. a size that depends on the model).
+        source: where the default comes from (paper and section, or reference code).
+        help: one line for ``--help``.
+        flag: the command-line flag (default ``--`` + name with ``-`` for ``_``).
+        positive: the value must be at least 1 (counts, sizes).
+    """
+    name: str
+    type: object
+    default: object
+    source: str
+    help: str
+    flag: Optional[str] = None
+    positive: bool = False
+
+    @property
+    def cli_flag(self):
+        return self.flag or "--" + self.name.replace("_", "-")
+
+
+class Method(NamedTuple):
+    """One method's record (see the module docstring for the fields)."""
+    name: str
+    title: str
+    paper: str
+    function: object
+    kind: str
+    section: str
+    options: tuple = ()
+    evaluation: Optional[dict] = None
+    targets: tuple = ("class", "unit")
+    summary: str = ""
+
+
+#: The tour's sections, in lecture order: id -> title.
+SECTIONS = {
+    "network": "The network: filters and activations",
+    "gradients": "Gradients and rules",
+    "beyond": "Beyond the gradient",
+    "cam": "Class activation maps",
+    "occlusion": "Occlusion",
+    "localization": "Localization",
+    "scores": "How well do they localize?",
+}
+
+_LAYER = Option("layer", str, None, "Selvaraju et al. 2017, Sec. 3: the last conv layer",
+                "a conv-side layer (default: the ReLU after the last conv, relu4_2 in "
+                "tiny, relu5_3 in VGG16)")
+
+_RECORDS = [
+    Method("activations", "Activations", "Zeiler & Fergus 2014, Fig. 2; Chollet 2017, "
+           "Sec. 5.4.1", activations, "features", "network",
+           summary="the activation maps of conv layers for each image"),
+    Method("filters", "First-layer filters", "Krizhevsky et al. 2012, Fig. 3",
+           first_layer_filters, "features", "network", targets=(),
+           summary="the first-layer filters as images"),
+    Method("saliency", "Saliency", "Simonyan et al. 2014, Sec. 3.1", saliency, "map",
+           "gradients", evaluation={}, summary="max over channels of |d score / d image|"),
+    Method("deconvnet", "Deconvnet", "Zeiler & Fergus 2014, Sec. 2.1", deconvnet, "map",
+           "gradients", evaluation={},
+           summary="the backward pass with the deconvnet ReLU rule"),
+    Method("guided", "Guided backprop", "Springenberg et al. 2015, Sec. 3.4",
+           guided_backprop, "map", "gradients", evaluation={},
+           summary="the backward pass with the guided ReLU rule"),
+    Method("smoothgrad", "SmoothGrad", "Smilkov et al. 2017, Eq. 3", smoothgrad, "map",
+           "beyond", options=(
+               Option("n", int, 50, "Smilkov et al. 2017, Sec. 3 (n = 50)", "noisy copies",
+                      flag="-n", positive=True),
+               Option("sigma", float, 0.15, "Smilkov et al. 2017, Sec. 3 (10-20 %)",
+                      "noise std as a fraction of the image's value range"),
+               Option("seed", int, 0, "minicnn: every random process takes a seed",
+                      "noise seed")),
+           evaluation={"n": 24}, summary="the gradient averaged over noisy copies"),
+    Method("ig", "Integrated gradients", "Sundararajan et al. 2017, Eq. 1 and 3",
+           integrated_gradients, "map", "beyond", options=(
+               Option("steps", int, 50, "Sundararajan et al. 2017, Sec. 5 (20-300 steps)",
+                      "points on the path from the baseline", positive=True),),
+           evaluation={"steps": 8}, targets=("class",),
+           summary="gradients integrated along a path from a baseline"),
+    Method("cam", "CAM", "Zhou et al. 2016, Sec. 2, Eq. 2", cam, "map", "cam",
+           evaluation={}, targets=("class",),
+           summary="class activation map (GlobalAvgPool -> Linear nets)"),
+    Method("gradcam", "Grad-CAM", "Selvaraju et al. 2017, Sec. 3, Eq. 1-2", gradcam, "map",
+           "cam", options=(_LAYER,), evaluation={}, summary="Grad-CAM at a conv layer"),
+    Method("guided-gradcam", "Guided Grad-CAM", "Selvaraju et al. 2017, Sec. 3",
+           guided_gradcam, "map", "cam", options=(_LAYER,), evaluation={},
+           summary="guided backprop times Grad-CAM"),
+    Method("occlusion", "Occlusion", "Zeiler & Fergus 2014, Sec. 4.2", occlusion, "map",
+           "occlusion", options=(
+               Option("window", int, None, "Zeiler & Fergus 2014, Sec. 4.2, scaled: 8 px "
+                      "at 64x64, 28 px at 224x224", "square side in pixels", positive=True),
+               Option("stride", int, None, "half the window", "step in pixels",
+                      positive=True)),
+           evaluation={"window": 16, "stride": 8},
+           summary="the score drop under a sliding grey square"),
+    Method("localize", "Localization", "Simonyan et al. 2014, Sec. 6", localize, "map",
+           "localization", options=(
+               Option("source", str, "saliency", "Simonyan et al. 2014, Sec. 6 (saliency)",
+                      "the map to start from", flag="--from"),),
+           summary="map -> graph-cut segmentation -> box"),
+]
+
+#: Every method by name, in lecture order.
+METHODS = {m.name: m for m in _RECORDS}
+
+
+def map_methods():
+    """Names of the methods that give one map per image (not ``localize``, which uses one)."""
+    return [m.name for m in _RECORDS if m.kind == "map" and m.name != "localize"]
+
+
+def evaluated():
+    """Names of the map methods in the localization table, with their settings."""
+    return {m.name: m.evaluation for m in _RECORDS if m.evaluation is not None}
+
+
+def defaults(name):
+    """The default options of method ``name``: ``{option: default}``."""
+    return {o.name: o.default for o in METHODS[name].options}
+
+
+#: Papers of things in the tour that are not methods.
+PAPERS = {
+    "pointing": "Zhang et al. 2016, Sec. 5.1",
+    "energy": "Wang et al. 2020 (Score-CAM), Sec. 5.2",
+    "centre": "Zhang et al. 2016, Sec. 5.1 (center baseline)",
+}
