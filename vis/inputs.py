@@ -19,7 +19,7 @@ Example:
     >>> from minicnn import models
     >>> net = models.load("tiny")
     >>> parse_target("star", net), parse_target("relu4_2:5@1,2", net)
-    (4, ('relu4_2', 5, 1, 2))
+    (3, ('relu4_2', 5, 1, 2))
     >>> shapes_samples([0, 3], net).images.shape
     (2, 3, 64, 64)
 """

@@ -85,7 +85,7 @@ class Method(NamedTuple):
 
 #: The tour's sections, in lecture order: id -> title.
 SECTIONS = {
-    "network": "The network: filters and activations",
+    "network": "The network",
     "gradients": "Gradients and rules",
     "beyond": "Beyond the gradient",
     "cam": "Class activation maps",

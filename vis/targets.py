@@ -43,7 +43,7 @@ Example:
     >>> x = preprocess(make_shapes(2, seed=3).images, net)
     >>> grads, used = injection(net, x, "star")                 # a class by name
     >>> list(grads), used.tolist()
-    (['fc'], [4, 4])
+    (['fc'], [3, 3])
     >>> _, used = injection(net, x, ("relu4_2", "top"))          # most active unit
     >>> [u[0] for u in used], all(len(u) == 4 for u in used)
     (['relu4_2', 'relu4_2'], True)

@@ -44,14 +44,21 @@ def run(*argv):
     return cli.main([str(a) for a in argv])
 
 
-def check_png(path, size):
-    """A valid PNG of ``size`` (W, H) that is not one flat colour; returns its pixels."""
+def check_png(path, size, scale=True):
+    """A valid PNG: a title strip with text, a picture of ``size`` (W, H) that is not
+    one flat colour, and (``scale``) a colour scale below; returns the picture's pixels."""
     assert path.is_file(), path
+    W, H = size
+    bar = 22 if scale else 0                        # vis.draw.titled's scale strip
     with Image.open(path) as img:
-        assert img.format == "PNG" and img.size == size
+        assert img.format == "PNG" and img.width == W and img.height >= H + bar + 22
         pixels = np.asarray(img.convert("RGB"))
-    assert np.ptp(pixels) > 0, f"{path} is a constant image"
-    return pixels
+    strip, picture = pixels[:-(H + bar)], pixels[len(pixels) - bar - H:len(pixels) - bar]
+    assert strip.min() < 100 and strip.max() == 255, "the title strip has no text"
+    if scale:
+        assert np.ptp(pixels[-bar:].astype(int), axis=(0, 1)).max() > 200    # a colour ramp
+    assert np.ptp(picture) > 0, f"{path} is a constant image"
+    return picture
 
 
 def one_error_line(capsys):
@@ -89,8 +96,9 @@ def test_activations_default_to_every_conv_layer(weights, out, capsys):
 
 def test_filters(weights, out, capsys):
     assert run("filters", "--out", out) == 0
-    pixels = check_png(out / "tiny_filters.png", (2 * 33 + 1, 2 * 33 + 1))   # 4 filters 3x3, 11x
-    assert pixels.shape == (67, 67, 3)
+    # 4 filters 3x3 at 11x in a 2x2 grid (67 px), shown 4x for a projector (at least 256 px)
+    pixels = check_png(out / "tiny_filters.png", (4 * 67, 4 * 67), scale=False)
+    assert pixels.shape == (268, 268, 3)
     assert "conv1_1" in capsys.readouterr().out
 
 
@@ -135,7 +143,7 @@ def test_unknown_layer_lists_the_choices(command, weights, out, capsys):
     err = one_error_line(capsys)
     assert "conv9" in err and "relu1_1" in err and "pool1" in err
     assert run(command, "--layer", "fc", "--out", out) == 2          # no spatial map
-    assert "'fc'" in one_error_line(capsys)
+    assert "fc is not spatial" in one_error_line(capsys)
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -146,9 +154,9 @@ def test_gradcam_at_another_layer(weights, out, capsys):
 
 def test_target_by_index_or_name_and_out_of_range(weights, out, capsys):
     assert run("saliency", "--target", "star", "--out", out) == 0
-    assert "for class star (3)" in capsys.readouterr().out
+    assert "sample0: star (3), layer input" in capsys.readouterr().out
     assert run("guided", "--target", 5, "--out", out) == 0
-    assert "for class ring (5)" in capsys.readouterr().out
+    assert "sample0: ring (5), layer input" in capsys.readouterr().out
     for bad in ("8", "-1"):
         assert run("cam", "--target", bad, "--out", out) == 2
         err = one_error_line(capsys)

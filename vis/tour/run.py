@@ -168,6 +168,7 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
         names = class_names(net) if has_scores(net) else []
         with threadpool_limits(1 if input_size(net) == SHAPES_SIZE else None):
             result = Gallery(net, tmp, inputs, names, quick, progress).run(n_eval, extra)
+        result["files"].append(MANIFEST)
         (tmp / MANIFEST).write_text("\n".join(result["files"]), encoding="utf-8")
         _commit(tmp, out)
     except BaseException:

@@ -87,7 +87,11 @@ def test_progress_bar_and_errors(region_net, rng, capsys):
     x = rng.standard_normal((1, C, H, W))
     occlusion(region_net, x, window=4, stride=4, batch_size=1, progress=True)
     assert "occlusion" in capsys.readouterr().err
-    with pytest.raises(ValueError, match="class index"):
-        occlusion(region_net, x, target=("fc", 0))
+    # the unit ("fc", k) is the class score S_k itself: the same drops, no probabilities
+    unit, score = occlusion(region_net, x, target=("fc", 0)), occlusion(region_net, x, 0)
+    np.testing.assert_allclose(unit.score_drop, score.score_drop, rtol=1e-12, atol=1e-12)
+    assert unit.prob_drop is None and unit.target == [("fc", 0)]
+    with pytest.raises(ValueError, match="dtype int64"):
+        occlusion(region_net, np.ones((1, C, H, W), np.int64))
     with pytest.raises(ValueError, match=r"4 classes, 0 \.\. 3"):
         occlusion(region_net, x, target=4)
