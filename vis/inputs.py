@@ -121,6 +121,10 @@ def _parse_unit(text, net):
         except ValueError:
             raise ValueError(f"--target {text!r}: the channel after ':' must be a number "
                              "or 'top' (e.g. conv5_3:12, conv5_3:12@7,9, conv5_3:top)") from None
+    shape = net.output_shapes()[layer]                 # (C, h, w) at the model's input size
+    if channel != "top" and not 0 <= channel < shape[0]:
+        raise ValueError(f"--target {text!r}: {layer} has {shape[0]} channels, "
+                         f"0 .. {shape[0] - 1}")
     if not at:
         return (layer, channel)
     try:
@@ -128,6 +132,9 @@ def _parse_unit(text, net):
     except ValueError:
         raise ValueError(f"--target {text!r}: the position after '@' is ROW,COLUMN "
                          "(e.g. conv5_3:12@7,9)") from None
+    if len(shape) != 3 or not (0 <= i < shape[1] and 0 <= j < shape[2]):
+        where = f"its {shape[1]}x{shape[2]} map" if len(shape) == 3 else "no positions"
+        raise ValueError(f"--target {text!r}: ({i}, {j}) is outside {layer}'s {where}")
     return (layer, channel, i, j)
 
 

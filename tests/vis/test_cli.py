@@ -5,6 +5,8 @@ A small random ``tiny`` is saved into a temporary weights folder
 trained weights exist.
 """
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -210,3 +212,99 @@ def test_out_must_be_a_folder(weights, tmp_path, capsys):
     assert "afile" in one_error_line(capsys)
     assert run("saliency", "--out", afile / "sub") == 2
     assert "afile" in one_error_line(capsys)
+
+
+def trunk():
+    """tiny without its head: conv layers only, no class scores (like vgg16_hed)."""
+    from minicnn.net import Net
+    net = small_tiny()
+    layers = [layer for layer in net.layers if layer.name not in ("gap", "fc")]
+    meta = dict(net.meta, arch="trunk")
+    meta.pop("class_names", None)
+    return Net(layers, meta)
+
+
+@pytest.mark.parametrize("method", ["saliency", "deconvnet", "guided", "gradcam",
+                                    "guided-gradcam", "occlusion", "smoothgrad"])
+def test_a_net_without_scores_explains_its_most_active_unit(method, weights, out, capsys,
+                                                            monkeypatch):
+    import vis.commands.common as common
+    monkeypatch.setattr(common, "load_model", lambda name: trunk())
+    assert run(method, "--model", "trunk", "--out", out, *FAST.get(method, [])) == 0
+    stdout = capsys.readouterr().out
+    assert "no class scores" in stdout and "relu2_2:top" in stdout
+    assert re.search(r"sample0: unit relu2_2:\d+@\d+,\d+", stdout), stdout
+    check_png(out / f"sample0_trunk_{method}.png", (3 * PANEL + 8, PANEL))
+
+
+def test_unit_targets_from_the_command_line(weights, out, capsys):
+    assert run("guided", "--target", "relu2_1:3@4,5", "--out", out) == 0
+    assert "unit relu2_1:3@4,5" in capsys.readouterr().out
+    assert run("gradcam", "--target", "relu2_2:top", "--out", out, "--force") == 0
+    assert re.search(r"unit relu2_2:\d+@\d+,\d+, layer relu2_1", capsys.readouterr().out)
+    for bad, words in (("relu2_1:x", "number or 'top'"), ("relu2_1:3@4", "ROW,COLUMN"),
+                       ("conv9:1", "conv9"), ("relu2_1:99", "8 channels")):
+        assert run("guided", "--target", bad, "--out", out) == 2, bad
+        assert words in one_error_line(capsys), bad
+    assert run("cam", "--target", "relu2_1:3", "--out", out) == 2
+    assert "not a unit" in one_error_line(capsys)
+
+
+def test_ambiguous_class_names_are_refused_listing_every_index(weights, out, capsys):
+    net = small_tiny()
+    net.meta["class_names"] = ["crane", "b", "c", "crane", "e", "f", "g", "h"]
+    io.save(net, weights / "cranes.npz")
+    assert run("saliency", "--model", "cranes", "--target", "crane", "--out", out) == 2
+    err = one_error_line(capsys)
+    assert "ambiguous" in err and "0, 3" in err
+
+
+def test_photo_on_the_shapes_model_says_it_is_out_of_domain(weights, tmp_path, out, capsys):
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (70, 90, 3), np.uint8)).save(path)
+    assert run("saliency", "--image", path, "--out", out) == 0
+    assert "out of its domain" in capsys.readouterr().out
+
+
+def test_arguments_are_checked_before_any_folder_is_made(weights, out, capsys):
+    for argv in (["saliency", "--target", "99"], ["gradcam", "--layer", "nope"],
+                 ["saliency", "--sample", "100000"], ["saliency", "--model", "nope"]):
+        assert run(*argv, "--out", out) == 2, argv
+        one_error_line(capsys)
+        assert not out.exists(), argv
+    assert run("saliency", "--sample", "-1", "--out", out) == 2
+    assert "out of range" in one_error_line(capsys)
+
+
+def test_bad_option_shows_the_subcommand_usage(weights, capsys):
+    with pytest.raises(SystemExit):
+        run("occlusion", "--window", "0")
+    err = capsys.readouterr().err
+    assert "usage: minicnn occlusion" in err and "must be at least 1" in err
+
+
+def test_ctrl_c_is_one_line_and_leaves_nothing(weights, out, capsys, monkeypatch):
+    import vis.commands.maps as maps
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(maps, "explain", interrupted)
+    assert run("saliency", "--out", out) == 130
+    assert capsys.readouterr().err.strip() == "minicnn: interrupted; nothing written"
+    assert not out.exists()
+
+
+def test_train_tiny_refuses_zero_epochs_and_protects_the_shipped_model(weights, out, capsys):
+    assert run("train-tiny", "--epochs", "0", "--out", out / "t.npz") == 2
+    assert "--epochs must be at least 1" in one_error_line(capsys)
+    assert run("train-tiny") == 2                                 # the shipped file exists
+    err = one_error_line(capsys)
+    assert "--out" in err and err.index("--out") < err.index("--force")
+
+
+def test_summary_takes_architectures_installed_names_and_npz_paths(weights, capsys):
+    assert run("summary", "vgg16") == 0
+    assert "138,357,544" in capsys.readouterr().out
+    assert run("summary", "tiny") == 0 and run("summary", weights / "tiny.npz") == 0
+    assert run("summary", "nope") == 2
+    one_error_line(capsys)

@@ -157,3 +157,43 @@ def test_cli_tour(tmp_path, monkeypatch, capsys):
     assert "--force" in err and "\n" not in err
     assert cli.main(argv + ["--force"]) == 0
     assert cli.main(["tour", "--out", str(tmp_path / "t2"), "--samples", "0"]) == 2
+
+
+def test_force_never_deletes_a_file_the_tour_did_not_write(tmp_path):
+    out = tmp_path / "tour"
+    run_tour(small_tiny(), out, samples=1, n_eval=0, quick=True, progress=False)
+    (out / "my-notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="my-notes.txt.*did not write"):
+        run_tour(small_tiny(), out, samples=1, n_eval=0, quick=True, force=True,
+                 progress=False)
+    assert (out / "my-notes.txt").read_text() == "mine"
+
+
+def test_a_second_tour_into_the_same_folder_is_refused_while_one_runs(tmp_path):
+    out = tmp_path / "tour"
+    (tmp_path / ".tour.lock").write_text("")                 # as a running tour holds it
+    with pytest.raises(FileExistsError, match="another tour is writing"):
+        run_tour(small_tiny(), out, samples=1, n_eval=0, quick=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tour.lock"]
+    (tmp_path / ".tour.lock").unlink()
+    run_tour(small_tiny(), out, samples=1, n_eval=0, quick=True, progress=False)
+    assert not (tmp_path / ".tour.lock").exists()             # released
+
+
+def test_tour_of_a_net_without_scores_projects_units(tmp_path):
+    from minicnn.net import Net
+    net = small_tiny()
+    trunk = Net([layer for layer in net.layers if layer.name not in ("gap", "fc")],
+                dict(net.meta, arch="trunk"))
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 80, 3), np.uint8)).save(path)
+    result = run_tour(trunk, tmp_path / "tour", images=[path], n_eval=0, quick=True,
+                      progress=False)
+    page_ = (tmp_path / "tour" / "index.html").read_text(encoding="utf-8")
+    assert "<h2>A real photo through trunk</h2>" in page_
+    assert "Gradients and rules" not in page_ and result["localization"] == {}
+    for layer in ("relu1_2", "relu2_2"):
+        with Image.open(tmp_path / "tour" / f"photo_{layer}_rules.png") as img:
+            assert img.size == (4 * 64 + 3 * 4, 64)           # image | 3 rules
+    assert re.search(r"the most active unit of relu2_2 \(channel \d+ at row \d+, column \d+\)",
+                     page_)

@@ -84,17 +84,25 @@ def _prepare(out, force):
                 raise FileExistsError(f"{out} holds {foreign[0]}{more}, which the tour did "
                                       "not write: move it away or choose another --out "
                                       "(--force never deletes your files)")
+    lock = out.parent / f".{out.name}.lock"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        lock = out.parent / f".{out.name}.lock"
-        try:
-            os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            raise FileExistsError(f"another tour is writing {out} now (lock {lock}); wait "
-                                  "for it, or delete the lock if no tour runs") from None
+    except OSError as e:
+        raise PermissionError(f"cannot write the tour to {out}: "
+                              f"{e.strerror or e} ({e.filename or out.parent})") from None
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        raise FileExistsError(f"another tour is writing {out} now (lock {lock}); wait for "
+                              "it, or delete the lock if no tour runs") from None
+    except OSError as e:
+        raise PermissionError(f"cannot write the tour to {out}: "
+                              f"{e.strerror or e} ({e.filename or out.parent})") from None
+    try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
         os.chmod(tmp, 0o755)
     except OSError as e:
+        lock.unlink(missing_ok=True)
         raise PermissionError(f"cannot write the tour to {out}: "
                               f"{e.strerror or e} ({e.filename or out.parent})") from None
     return tmp, lock
