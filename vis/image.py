@@ -212,6 +212,26 @@ def normalize_map(m, clip_percentile=None):
     return out
 
 
+def check_rgb01(image01, name="image01"):
+    """An RGB image as float in [0, 1], or one clear error: never a silent rescale.
+
+    Integer arrays are computed in floating point (0 and 1 stay 0 and 1); any
+    value outside [0, 1] is refused, naming the range found, so a 0-255 photo
+    is not drawn twice as bright.
+
+    Raises:
+        ValueError: values outside [0, 1] (beyond rounding, 1e-3).
+    """
+    a = np.asarray(asnumpy(image01))
+    a = a.astype(np.float64) if a.dtype.kind in "iub" else a
+    lo, hi = float(a.min(initial=0)), float(a.max(initial=0))
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        hint = ": divide a 0-255 image by 255" if hi > 1.5 else ""
+        raise ValueError(f"{name} must be RGB in [0, 1]; its values lie in [{lo:g}, {hi:g}]"
+                         f"{hint}")
+    return a
+
+
 def overlay(image01, heatmap, alpha=0.4, cmap="jet"):
     """A heat map over an image: ``(1 - alpha) * image + alpha * cmap(map)``.
 
@@ -223,12 +243,13 @@ def overlay(image01, heatmap, alpha=0.4, cmap="jet"):
         (3, H, W) float in [0, 1].
     """
     import matplotlib
+    image01 = check_rgb01(image01)
     H, W = image01.shape[1:]
     heat = normalize_map(heatmap)
     if heat.shape != (H, W):
         heat = np.clip(resize_maps(heat, (H, W)), 0, 1)
     colour = matplotlib.colormaps[cmap](heat)[..., :3].transpose(2, 0, 1)
-    return np.clip((1 - alpha) * np.asarray(image01) + alpha * colour, 0, 1)
+    return np.clip((1 - alpha) * image01 + alpha * colour, 0, 1)
 
 
 def chollet_normalize(m):
@@ -270,11 +291,13 @@ def tile(maps, ncols=None, pad=1, normalize=True):
 def to_uint8(image):
     """Float ``(3, H, W)`` or ``(H, W)`` in [0, 1] -> uint8 ``(H, W, 3)`` or ``(H, W)``.
 
-    uint8 input is returned unchanged (it is already channels-last).
+    uint8 input is returned unchanged (it is already channels-last). A float
+    image outside [0, 1] is refused (``check_rgb01``), never rescaled.
     """
     a = asnumpy(image)
     if a.dtype == np.uint8:
         return a
+    a = check_rgb01(a, "image")
     if a.ndim == 3:
         if a.shape[0] != 3:
             raise ValueError(f"expected a float image (3, H, W), got shape {a.shape}")

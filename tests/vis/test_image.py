@@ -133,7 +133,20 @@ def test_tile_hand_example_and_rgb():
 
 def test_to_uint8_layouts():
     assert to_uint8(np.ones((3, 2, 4))).shape == (2, 4, 3)
-    assert np.array_equal(to_uint8(np.array([[-1.0, 0.5, 2.0]])), [[0, 128, 255]])
+    assert np.array_equal(to_uint8(np.array([[0.0, 0.5, 1.0]])), [[0, 128, 255]])
+    assert np.array_equal(to_uint8(np.array([[0, 1]])), [[0, 255]])      # ints: as floats
+
+
+@pytest.mark.parametrize("bad", [np.full((3, 4, 4), 255, np.uint16),
+                                 np.full((3, 4, 4), 200.0), np.full((3, 4, 4), -0.5),
+                                 np.arange(48, dtype=np.int64).reshape(3, 4, 4)])
+def test_images_outside_0_1_are_refused_never_rescaled(bad):
+    """A 0-255 photo where [0, 1] is documented: one error naming the range, for the
+    overlay and for every picture written (to_uint8)."""
+    with pytest.raises(ValueError, match=r"must be RGB in \[0, 1\]; its values lie in"):
+        overlay(bad, np.ones((4, 4)))
+    with pytest.raises(ValueError, match=r"must be RGB in \[0, 1\]"):
+        to_uint8(bad)
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
         to_uint8(np.zeros((2, 4, 3)))
 
