@@ -51,7 +51,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .torchfile import WeightFileError
+from .errors import WeightFileError
 
 _VGG_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convs per block
 _KERAS_FC = {"fc1": "fc6", "fc2": "fc7", "predictions": "fc8"}

@@ -1,7 +1,8 @@
-r"""Softmax cross-entropy, fused and numerically stable.
+r"""Softmax, log-softmax and softmax cross-entropy, numerically stable.
 
 For scores ``s: (N, K)`` and integer labels ``y: (N,)``::
 
+    p[n, k]     = exp(s[n, k] - max_j s[n, j]) / sum_j exp(s[n, j] - max_j s[n, j])
     log p[n, k] = s[n, k] - max_j s[n, j] - log sum_j exp(s[n, j] - max_j s[n, j])
     L           = -1/N * sum_n log p[n, y[n]]
     dL/ds       = (p - onehot(y)) / N
@@ -13,11 +14,28 @@ classifier: practical issues: numeric stability").
 from .backend import get_array_module
 
 
-def log_softmax(scores):
-    """scores: (N, K) -> log probabilities (N, K)."""
+def softmax(scores, axis=1):
+    """scores: (N, K) (any shape) -> probabilities along ``axis``, summing to 1.
+
+    The row maximum is subtracted first, which changes nothing mathematically
+    (it cancels in the ratio) but keeps ``exp`` from overflowing.
+
+    Example:
+        >>> import numpy as np
+        >>> softmax(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]])).round(6)
+        array([[0.25, 0.75],
+               [0.5 , 0.5 ]])
+    """
     xp = get_array_module(scores)
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    e = xp.exp(scores - scores.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(scores, axis=1):
+    """scores: (N, K) -> log probabilities (N, K) along ``axis``."""
+    xp = get_array_module(scores)
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax_cross_entropy(scores, labels):

@@ -11,13 +11,19 @@
   *before* fc6 and fc7. Names ``conv1 … conv5, fc6, fc7, fc8``.
 * ``alexnet_caffe()`` — Krizhevsky et al. 2012 as in Caffe's reference model:
   96/256/384/384/256 filters, groups of 2 in conv2/4/5, LRN after conv1/conv2.
-* ``tiny()`` — the embedded default for the shapes data: three small VGG
-  blocks, then ``GlobalAvgPool -> Linear`` so that CAM applies directly (Zhou
-  et al. 2016).
+* ``tiny()`` — the embedded default for the shapes data: small VGG blocks,
+  then ``GlobalAvgPool -> Linear`` so that CAM applies directly (Zhou et al.
+  2016).
 
-Weights are He-initialised from ``seed`` (``seed=None``: left at zero, for
-loading weights without paying for random numbers); ``load(name)`` returns a model with
-trained weights from ``weights/`` or says in one sentence how to get them.
+The constructors return *untrained* networks: weights He-initialised from
+``seed`` (``seed=None``: left at zero, for loading weights without paying for
+random numbers). ``load(name)`` returns a model with trained weights from the
+weights folder, or says in one sentence how to get them.
+
+Example:
+    >>> net = tiny()
+    >>> net.output_shapes()["relu4_2"], net.layer_names[-2:]
+    ((64, 8, 8), ['gap', 'fc'])
 """
 
 import numpy as np
@@ -133,13 +139,31 @@ def alexnet_caffe(num_classes=1000, seed=0):
 
 
 def tiny(num_classes=8, width=(8, 16, 32, 64), seed=0, class_names=None):
-    """The shapes model: VGG blocks of two 3x3 convs with a pool between blocks,
-    then GlobalAvgPool and Linear (Zhou et al. 2016's CAM head).
+    """The shapes model, UNTRAINED: ``models.load("tiny")`` is the trained one.
 
-    With the default four blocks: 64x64 input -> conv1 (64x64) -> pool1 ->
-    conv2 (32x32) -> pool2 -> conv3 (16x16) -> pool3 -> conv4 (8x8) -> gap ->
-    fc. CAM maps are 8x8; conv4_2's units see 68x68 pixels, the whole image
-    (with three blocks, 32x32, the net learned several times slower).
+    One VGG block of two 3x3 convs (pad 1) per entry of ``width``, a 2x2/2
+    max-pool between blocks, then GlobalAvgPool and Linear (Zhou et al.
+    2016's CAM head). With the default four blocks a 64x64 input is halved
+    three times; the last block's maps are the ones CAM and Grad-CAM weigh,
+    and each of their units sees the whole image:
+
+    >>> net = tiny()
+    >>> [net.output_shapes()[f"relu{b}_2"] for b in (1, 2, 3, 4)]
+    [(8, 64, 64), (16, 32, 32), (32, 16, 16), (64, 8, 8)]
+    >>> net.receptive_field("relu4_2").size
+    (68, 68)
+    >>> load("tiny").output_shapes()["relu4_2"]        # the shipped, trained model
+    (64, 8, 8)
+
+    Args:
+        num_classes: K, the outputs of ``fc``.
+        width: filters per block; its length is the number of blocks.
+        seed: He initialisation seed (None: zeros, to be loaded).
+        class_names: stored in ``meta["class_names"]``.
+
+    Returns:
+        ``Net`` with layers ``conv{b}_{1,2}``, ``relu{b}_{1,2}``, ``pool{b}``
+        (not after the last block), ``gap``, ``fc``.
     """
     rng = None if seed is None else np.random.default_rng(seed)
     blocks = [(w, 2) for w in width]
@@ -157,11 +181,19 @@ def load(name):
 
     Reads ``<weights folder>/<name>.npz`` (``minicnn.io.weights_dir()``: the
     repository's ``weights/`` or ``$MINICNN_WEIGHTS``); a path to an ``.npz``
-    works too. ``minicnn weights list`` shows the known names.
+    works too. ``minicnn weights list`` (``minicnn.zoo.list_models()``) shows
+    the known names.
+
+    >>> load("tiny").meta["class_names"][:3]
+    ['circle', 'square', 'triangle']
 
     Raises:
         FileNotFoundError: the weights are not installed; the message gives the
             command that gets them.
+        KeyError: an unknown name, with the close ones.
     """
-    from .fetch import load_model  # lazy: fetch imports io, which imports this module
-    return load_model(name)
+    # The one import that points back up: the zoo reads files with minicnn.io,
+    # and io rebuilds architectures from this module, so the zoo can only be
+    # imported when load() runs (tests/minicnn/test_imports.py pins this).
+    from .zoo import load as load_installed
+    return load_installed(name)

@@ -25,37 +25,19 @@ Example:
     (1, 3, 64, 64)
 """
 
-import difflib
-from collections import namedtuple
-
 import numpy as np
 
 from .backend import get_array_module, to_device
+from .errors import did_you_mean
 from .layers.base import check_rule
+from .receptive_field import ReceptiveField, receptive_field
 
-ReceptiveField = namedtuple("ReceptiveField", "size stride offset")
-ReceptiveField.__doc__ = """Receptive field of one unit of a layer, per axis (h, w).
-
-A unit at (i, j) sees the input rows ``offset[0] + i*stride[0]`` up to (not
-including) that plus ``size[0]`` (likewise columns). ``offset`` is negative
-where the field hangs over the zero padding.
-"""
-
-
-def _box(rf, i, j):
-    """(y0, x0, y1, x1) input box of unit (i, j); may extend beyond the image."""
-    y0 = rf.offset[0] + i * rf.stride[0]
-    x0 = rf.offset[1] + j * rf.stride[1]
-    return (y0, x0, y0 + rf.size[0], x0 + rf.size[1])
-
-
-ReceptiveField.box = _box
+__all__ = ["Net", "ReceptiveField"]
 
 
 def _unknown(kind, name, choices):
-    close = difflib.get_close_matches(str(name), choices, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return KeyError(f"unknown {kind} {name!r}{hint} (layers: {', '.join(choices)})")
+    return KeyError(f"unknown {kind} {name!r}{did_you_mean(name, choices)} "
+                    f"(layers: {', '.join(choices)})")
 
 
 class Net:
@@ -65,7 +47,7 @@ class Net:
         layers: list of layers with unique ``name`` attributes.
         meta: dict with ``arch``, ``input_size`` (H, W), ``in_channels``,
             ``preprocess`` (``channel_order``, ``scale``, ``mean``, ``std``),
-            ``class_names`` and ``source``; see DESIGN.md §2.
+            ``class_names`` and ``source`` (see ``models.py`` and ``io.py``).
     """
 
     def __init__(self, layers, meta=None):
@@ -78,7 +60,6 @@ class Net:
         self.outputs = {}
         self._ran = []            # names of the layers the last forward ran
 
-    # --- access ---------------------------------------------------------
     @property
     def layer_names(self):
         """Names of the layers in forward order."""
@@ -100,7 +81,6 @@ class Net:
         """Position of layer ``name`` (KeyError with close names if unknown)."""
         return self.layer_names.index(self[name].name)
 
-    # --- forward / backward ------------------------------------------------
     def forward(self, x, until=None, check_finite=True):
         """Run the layers, keeping each output in ``self.outputs``.
 
@@ -111,11 +91,18 @@ class Net:
 
         Returns:
             The output of the last layer run, e.g. scores (N, classes).
+
+        Raises:
+            ValueError: ``x`` is not a 4-D floating-point array (an integer
+                image is refused, not cast), or holds NaN/inf.
         """
         stop = self.index(until) if until is not None else len(self.layers) - 1
         if getattr(x, "ndim", None) != 4:
             raise ValueError(f"{self.layers[0].name}: expected input (N, C, H, W), "
                              f"got shape {getattr(x, 'shape', type(x).__name__)}")
+        if x.dtype.kind != "f":
+            raise ValueError(f"x has dtype {x.dtype}; the network computes in "
+                             "float32/float64: convert it (x.astype(np.float32))")
         if check_finite:
             xp = get_array_module(x)
             if not bool(xp.isfinite(x).all()):
@@ -174,7 +161,6 @@ class Net:
                 dout = layer.backward(dout, rule=rule, param_grads=param_grads)
         return dout
 
-    # --- parameters --------------------------------------------------------
     def state_dict(self):
         """``{"<layer>.<param>": array}`` in the engine's layout (no copies)."""
         return {f"{layer.name}.{k}": v for layer in self.layers
@@ -231,7 +217,6 @@ class Net:
             layer.training = False
         return self
 
-    # --- description -------------------------------------------------------
     def input_shape(self):
         """(C, H, W) of one input sample, from ``meta``."""
         H, W = self.meta.get("input_size", (224, 224))
@@ -271,34 +256,25 @@ class Net:
     def receptive_field(self, name):
         """Receptive field of the units of layer ``name`` in input pixels.
 
-        Composes, layer by layer, for a window of size ``k``, stride ``s`` and
-        padding ``p`` (per axis; ``j`` is the input distance between adjacent
-        units, starting at 1)::
-
-            size  += (k - 1) * j
-            offset -= p * j
-            j     *= s
+        Composes the windows of the layers up to ``name`` (see
+        ``receptive_field.py``).
 
         Returns:
             ReceptiveField(size, stride, offset), each an (h, w) pair; its
-            ``box(i, j)`` gives the input box ``(y0, x0, y1, x1)`` of unit (i, j).
+            ``box(i, j)`` gives the input box ``(x0, y0, x1, y1)`` of unit (i, j).
 
         Raises:
             ValueError: for layers after a global layer (they see the whole input).
+
+        Example:
+            >>> from minicnn import models
+            >>> models.vgg16(seed=None).receptive_field("conv5_3")[:2]
+            ((196, 196), (16, 16))
         """
-        size, jump, offset = [1, 1], [1, 1], [0, 0]
-        for layer in self.layers[:self.index(name) + 1]:
-            if layer.window == "global":
-                raise ValueError(f"{name}: units after {layer.name} "
-                                 f"({type(layer).__name__}) see the whole input")
-            if layer.window is None:
-                continue
-            KH, KW, sh, sw, ph, pw = layer.window
-            for a, (k, s, p) in enumerate(((KH, sh, ph), (KW, sw, pw))):
-                size[a] += (k - 1) * jump[a]
-                offset[a] -= p * jump[a]
-                jump[a] *= s
-        return ReceptiveField(tuple(size), tuple(jump), tuple(offset))
+        try:
+            return receptive_field(self.layers[:self.index(name) + 1])
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
 
     def __repr__(self):
         return f"Net({self.meta.get('arch', '?')}, {len(self.layers)} layers)"

@@ -53,16 +53,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .errors import UnsafeFileError, WeightFileError
+
 _MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a legacy stream
 _LEGACY_PROTOCOL = 1001
-
-
-class WeightFileError(ValueError):
-    """A weight file is missing pieces, truncated, or not the expected format."""
-
-
-class UnsafeFileError(WeightFileError):
-    """A pickle asks for a global outside the allow-list (it could run code)."""
 
 
 class _DType(NamedTuple):

@@ -1,9 +1,11 @@
 """What every layer shares: a name, ``params``/``grads`` dicts, a train flag.
 
-A layer is a small class with two methods (STYLE.md §3):
+A layer is a small class with two methods:
 
 * ``forward(x)`` computes the output and keeps what backward needs in named
-  attributes (``self.x``, ``self.switches`` …);
+  attributes (``self.x``, ``self.switches`` …), each declared as None in
+  ``__init__``, so a ``backward`` before any ``forward`` finds None and says
+  so in one clear error;
 * ``backward(dout, rule="gradient", param_grads=False)`` returns ``dx``, the
   gradient of the objective with respect to the layer's input, and fills
   ``self.grads`` only when ``param_grads`` is true (visualization never needs

@@ -30,16 +30,18 @@ filters": that is exactly this ``dx``, so conv backward is the same under all
 three rules.
 
 ``conv2d_naive`` below is the four-loop definition, kept as the test oracle.
-Two fast paths stand beside the readable im2col/col2im, each tested equal to
-it: ``conv_transpose_stride1`` (dx of a stride-1 conv as a convolution with
-flipped kernels) and ``conv2d_row_shifts`` (for maps of 200x200 or more, a
-3-fold instead of 9-fold copy). ``Conv2d.fast = False`` switches both off.
+Two fast paths, in ``conv_fast.py``, stand beside the readable im2col/col2im,
+each tested equal to it: ``conv_transpose_stride1`` (dx of a stride-1 conv as
+a convolution with flipped kernels) and ``conv2d_row_shifts`` (for maps of
+200x200 or more, a 3-fold instead of 9-fold copy). ``Conv2d.fast = False``
+switches both off.
 """
 
 import numpy as np
 
 from ..backend import get_array_module
 from .base import Layer
+from .conv_fast import conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
 
 
 def _pair(v):
@@ -157,8 +159,10 @@ class Conv2d(Layer):
             W = rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(2.0 / fan_in))
         self.params = {"W": W.astype(dtype, copy=False), "b": np.zeros(out_channels, dtype=dtype)}
         self.window = (KH, KW) + self.stride + self.padding
-        #: Use the stride-1 fast path for dx (False: always col2im, the reference).
+        #: Use the fast paths of conv_fast.py (False: always im2col/col2im, the reference).
         self.fast = True
+        self.x = None             # (N, C, H, W) input of the last forward
+        self.x_cols = None        # (N, C*KH*KW, H'*W') its columns, kept in training mode
 
     def output_shape(self, in_shape):
         C, H, W = self._check_shape(in_shape)
@@ -198,7 +202,7 @@ class Conv2d(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, F, H', W') -> dx: (N, C, H, W). ``rule`` does not change conv."""
-        if not hasattr(self, "x"):
+        if self.x is None:
             raise self._backward_before_forward()
         N, F, Ho, Wo = dout.shape
         G = self.groups
@@ -216,7 +220,8 @@ class Conv2d(Layer):
         # The fast path copies F*KH*KW rows, col2im C*KH*KW: take the smaller.
         if (self.fast and self.stride == (1, 1) and G == 1 and ph < KH and pw < KW
                 and self.out_channels <= self.in_channels):
-            return conv_transpose_stride1(dout, self.params["W"], self.padding)
+            return conv_transpose_stride1(dout, self.params["W"], self.padding,
+                                          convolve=_conv_stride1)
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), self.x.shape,
                       *self.kernel_size, self.stride, self.padding)
@@ -233,80 +238,15 @@ def _matmul_cols(W, cols, groups, out_shape):
     return out.reshape((N,) + tuple(out_shape))
 
 
-def conv_transpose_stride1(dout, W, pad):
-    """dx of a stride-1 convolution, computed as another convolution.
+def _conv_stride1(x, W, pad):
+    """A stride-1, one-group convolution (no bias) by the faster routine for x's size:
+    row shifts on maps of 200x200 or more, else im2col and one matrix product.
 
-    For stride 1 the transposed convolution is an ordinary one of ``dout``
-    with the kernels flipped in space and the in/out channels swapped,
-    padded by ``K - 1 - p`` (Dumoulin & Visin 2016, "A guide to convolution
-    arithmetic", Relationship 8)::
-
-        W_t[c, f, kh, kw] = W[f, c, KH-1-kh, KW-1-kw]
-        dx = conv(dout, W_t, padding = (KH-1-p_h, KW-1-p_w))
-
-    It computes the same numbers as ``col2im(W.T @ dout)`` (the tests check)
-    but reuses the fast forward path instead of KH*KW scattered additions.
-
-    Args:
-        dout: (N, F, H', W'); W: (F, C, KH, KW); pad: (p_h, p_w).
-
-    Returns:
-        dx: (N, C, H, W).
+    x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w) -> out: (N, F, H', W').
     """
-    xp = get_array_module(dout)
-    F, C, KH, KW = W.shape
-    W_t = xp.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    pad_t = (KH - 1 - pad[0], KW - 1 - pad[1])
-    if use_row_shifts(dout, (1, 1), 1):
-        return conv2d_row_shifts(dout, W_t, pad_t)
-    N, _, Ho, Wo = dout.shape
-    cols = im2col(dout, KH, KW, (1, 1), pad_t)
-    H, W_ = conv_output_size(Ho, Wo, KH, KW, (1, 1), pad_t)
-    return _matmul_cols(W_t, cols, 1, (C, H, W_))
-
-
-def use_row_shifts(x, stride, groups):
-    """Take :func:`conv2d_row_shifts` for stride 1 on maps of 200x200 or more,
-    where im2col's copy costs most (VGG16's conv1_2: 38 ms instead of 47)."""
-    return stride == (1, 1) and groups == 1 and x.shape[2] * x.shape[3] >= 200 * 200
-
-
-def conv2d_row_shifts(x, W, pad):
-    """Stride-1 convolution with a KW-times (not KH*KW-times) copy of the input.
-
-    im2col copies every pixel KH*KW times. Copy it only KW times, once per
-    column shift ``kw``, into ``X[n, (c, kw), r, j] = xpad[n, c, r, j + kw]``
-    with the rows r of the *padded* input. The row shift ``kh`` is then free:
-    rows kh … kh+H'-1 of X are one contiguous slice of X.reshape(N, C*KW,
-    Hp*W'), so::
-
-        out[n] = sum_kh W[:, :, kh, :].reshape(F, C*KW) @ X[n, :, kh*W' : (kh+H')*W']
-
-    KH matrix products instead of one, each of depth C*KW. Same numbers as
-    im2col (the tests check).
-
-    Args:
-        x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w).
-
-    Returns:
-        out: (N, F, H', W').
-    """
-    xp = get_array_module(x)
-    N, C, H, Wd = x.shape
     F, _, KH, KW = W.shape
-    ph, pw = pad
-    Hp = H + 2 * ph
-    Ho, Wo = Hp - KH + 1, Wd + 2 * pw - KW + 1
-    X = xp.zeros((N, C, KW, Hp, Wo), dtype=x.dtype)
-    for kw in range(KW):          # output column j reads input column j + kw - p_w
-        j0, j1 = max(0, pw - kw), min(Wo, Wd + pw - kw)
-        X[:, :, kw, ph:ph + H, j0:j1] = x[:, :, :, j0 + kw - pw:j1 + kw - pw]
-    X = X.reshape(N, C * KW, Hp * Wo)
-    Wk = xp.ascontiguousarray(W.transpose(2, 0, 1, 3)).reshape(KH, F, C * KW)
-    P = Ho * Wo
-    out = Wk[0] @ X[:, :, :P]
-    product = xp.empty_like(out)
-    for kh in range(1, KH):
-        xp.matmul(Wk[kh], X[:, :, kh * Wo:kh * Wo + P], out=product)
-        out += product
-    return out.reshape(N, F, Ho, Wo)
+    if use_row_shifts(x, (1, 1), 1):
+        return conv2d_row_shifts(x, W, pad)
+    cols = im2col(x, KH, KW, (1, 1), pad)
+    Ho, Wo = conv_output_size(x.shape[2], x.shape[3], KH, KW, (1, 1), pad)
+    return _matmul_cols(W, cols, 1, (F, Ho, Wo))

@@ -30,10 +30,13 @@ class Dropout(Layer):
             raise ValueError(f"{name}: dropout probability must be in [0, 1), got {p}")
         self.p = p
         self.rng = np.random.default_rng(seed)
+        self.identity = None      # True when the last forward changed nothing (eval, p = 0)
+        self.mask = None          # x's shape: kept / (1 - p), from the last training forward
 
     def forward(self, x):
         """x: any shape -> same shape. Keeps ``self.mask`` (None in eval)."""
-        if not self.training or self.p == 0:
+        self.identity = not self.training or self.p == 0
+        if self.identity:
             self.mask = None
             return x
         xp = get_array_module(x)
@@ -43,6 +46,6 @@ class Dropout(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout -> dx, through the same mask. ``rule`` does not change dropout."""
-        if not hasattr(self, "mask"):
+        if self.identity is None:
             raise self._backward_before_forward()
-        return dout if self.mask is None else dout * self.mask
+        return dout if self.identity else dout * self.mask

@@ -39,6 +39,7 @@ class Linear(Layer):
             W = rng.standard_normal((out_features, in_features), dtype=np.float32)
             W *= np.float32(np.sqrt(2.0 / in_features))
         self.params = {"W": W.astype(dtype, copy=False), "b": np.zeros(out_features, dtype=dtype)}
+        self.x = None             # (N, D) input of the last forward
 
     def output_shape(self, in_shape):
         if tuple(in_shape) != (self.in_features,):
@@ -54,7 +55,7 @@ class Linear(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, M) -> dx: (N, D)."""
-        if not hasattr(self, "x"):
+        if self.x is None:
             raise self._backward_before_forward()
         if param_grads:
             self.grads["W"] = dout.T @ self.x

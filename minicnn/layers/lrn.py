@@ -44,6 +44,9 @@ class LRN(Layer):
     def __init__(self, name, size=5, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__(name)
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+        self.x = None             # (N, C, H, W) input of the last forward
+        self.scale = None         # k + alpha/n * window sum of x^2, same shape
+        self.y = None             # the output x * scale^(-beta)
 
     def forward(self, x):
         """x: (N, C, H, W) -> y: same shape. Keeps ``self.x``, ``self.scale``, ``self.y``."""
@@ -55,7 +58,7 @@ class LRN(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, C, H, W) -> dx. ``rule`` does not change LRN."""
-        if not hasattr(self, "y"):
+        if self.y is None:
             raise self._backward_before_forward()
         front, back = self.size // 2, (self.size - 1) // 2
         inner = _channel_window_sum(dout * self.y / self.scale, back, front)

@@ -13,6 +13,20 @@ window; pixels that won several overlapping windows (stride < kernel, as in
 AlexNet's 3x3/2 pooling) receive the sum. Zeiler & Fergus (2014, Sec. 2.1)
 call this "unpooling with switches"; it is also the exact gradient, so max-pool
 backward is the same under all three rules (Simonyan et al. 2014, Sec. 4).
+
+``maxpool2d_naive`` is the loop definition, the oracle of the fast
+:class:`MaxPool2d`, whose switches come out of a branch-free formula.
+
+Example:
+    >>> x = np.array([[1., 5., 2., 0.],
+    ...               [3., 4., 8., 1.],
+    ...               [0., 9., 1., 1.],
+    ...               [7., 2., 6., 3.]])[None, None]
+    >>> out, switches = maxpool2d_naive(x, 2, 2, 0)
+    >>> out[0, 0], switches[0, 0]
+    (array([[5., 8.],
+           [9., 6.]]), array([[1, 2],
+           [1, 2]]))
 """
 
 import numpy as np
@@ -20,6 +34,36 @@ import numpy as np
 from ..backend import get_array_module
 from .base import Layer
 from .conv import _pair, conv_output_size
+
+
+def maxpool2d_naive(x, kernel, stride, pad):
+    """Max pooling by its definition, one window at a time: the test oracle.
+
+    Args:
+        x: (N, C, H, W); kernel: K or (KH, KW); stride: s or (s_h, s_w);
+            pad: p or (p_h, p_w), padded with -inf.
+
+    Returns:
+        (out, switches): out (N, C, H', W'), ``H' = 1 + (H + 2*p_h - KH) // s_h``;
+        switches (N, C, H', W') ints ``kh*KW + kw`` of the first maximum of
+        each window (row-major order decides ties).
+    """
+    x = np.asarray(x)
+    (KH, KW), (sh, sw), (ph, pw) = _pair(kernel), _pair(stride), _pair(pad)
+    N, C, H, W = x.shape
+    Ho, Wo = conv_output_size(H, W, KH, KW, (sh, sw), (ph, pw))
+    xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    switches = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = xpad[n, c, i * sh:i * sh + KH, j * sw:j * sw + KW]
+                    k = int(np.argmax(window))          # the first maximum, row-major
+                    switches[n, c, i, j] = k
+                    out[n, c, i, j] = window.flat[k]
+    return out, switches
 
 
 class MaxPool2d(Layer):
@@ -37,6 +81,8 @@ class MaxPool2d(Layer):
         self.stride = self.kernel_size if stride is None else _pair(stride)
         self.padding = _pair(padding)
         self.window = self.kernel_size + self.stride + self.padding
+        self.switches = None      # (N, C, H', W') winner kh*KW + kw of each window
+        self.x_shape = None       # (N, C, H + 2*p_h, W + 2*p_w), the padded input's shape
 
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
@@ -76,7 +122,7 @@ class MaxPool2d(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, C, H', W') -> dx: (N, C, H, W). ``rule`` does not change max-pool."""
-        if not hasattr(self, "switches"):
+        if self.switches is None:
             raise self._backward_before_forward()
         xp = get_array_module(dout)
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding

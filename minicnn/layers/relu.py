@@ -47,6 +47,10 @@ from .base import Layer, check_rule
 class ReLU(Layer):
     """Rectified linear unit; the only layer whose backward depends on ``rule``."""
 
+    def __init__(self, name):
+        super().__init__(name)
+        self.y = None             # output of the last forward (y > 0 iff x > 0)
+
     def forward(self, x):
         """x: any shape -> y: same shape. Keeps ``self.y`` (y > 0 iff x > 0)."""
         xp = get_array_module(x)
@@ -56,7 +60,7 @@ class ReLU(Layer):
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: same shape as y -> dx. The three rules, side by side."""
         check_rule(rule)
-        if not hasattr(self, "y"):
+        if self.y is None:
             raise self._backward_before_forward()
         xp = get_array_module(dout)
         active = self.y > 0                       # x > 0, the forward mask

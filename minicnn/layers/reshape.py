@@ -22,6 +22,10 @@ class GlobalAvgPool(Layer):
 
     window = "global"
 
+    def __init__(self, name):
+        super().__init__(name)
+        self.x_shape = None       # (N, C, H, W) of the last forward's input
+
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
             raise ValueError(f"{self.name}: expected input (N, C, H, W), got "
@@ -36,7 +40,7 @@ class GlobalAvgPool(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, C) -> dx: (N, C, H, W). ``rule`` does not change it."""
-        if not hasattr(self, "x_shape"):
+        if self.x_shape is None:
             raise self._backward_before_forward()
         xp = get_array_module(dout)
         H, W = self.x_shape[2:]
@@ -47,6 +51,10 @@ class Flatten(Layer):
     """(N, C, H, W) -> (N, C*H*W), (c, h, w) order."""
 
     window = "global"
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.x_shape = None       # shape of the last forward's input
 
     def output_shape(self, in_shape):
         size = 1
@@ -61,6 +69,6 @@ class Flatten(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, D) -> dx: x's shape. ``rule`` does not change it."""
-        if not hasattr(self, "x_shape"):
+        if self.x_shape is None:
             raise self._backward_before_forward()
         return dout.reshape(self.x_shape)

@@ -20,6 +20,10 @@ from .base import Layer
 class Softmax(Layer):
     """Softmax along axis 1."""
 
+    def __init__(self, name):
+        super().__init__(name)
+        self.y = None             # (N, K) probabilities of the last forward
+
     def forward(self, x):
         """x: (N, K) -> y: (N, K), rows sum to 1. Keeps ``self.y``."""
         xp = get_array_module(x)
@@ -29,6 +33,6 @@ class Softmax(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, K) -> dx: (N, K)."""
-        if not hasattr(self, "y"):
+        if self.y is None:
             raise self._backward_before_forward()
         return self.y * (dout - (dout * self.y).sum(axis=1, keepdims=True))

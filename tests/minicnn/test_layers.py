@@ -10,7 +10,8 @@ import pytest
 
 from minicnn.gradcheck import check_layer, rel_error
 from minicnn.layers import (LRN, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear,
-                            MaxPool2d, ReLU, Softmax, conv2d_naive)
+                            MaxPool2d, ReLU, Softmax, col2im, conv2d_naive, maxpool2d_naive)
+from minicnn.layers.conv_fast import conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
 from tests.conftest import away_from_kinks
 
 
@@ -158,11 +159,30 @@ def test_dropout_eval_identity_and_train_mask(rng):
     assert np.array_equal(Dropout("d", 0.5, seed=3).rng.random(5), np.random.default_rng(3).random(5))
 
 
-@pytest.mark.parametrize("layer", [Conv2d("c", 3, 2, 3), MaxPool2d("p", 2), ReLU("r"),
-                                   Linear("fc", 3, 2), GlobalAvgPool("g"), LRN("n")])
-def test_backward_before_forward_is_a_clear_error(layer):
+ALL_LAYERS = [lambda: Conv2d("c", 2, 2, 3), lambda: MaxPool2d("p", 2), lambda: ReLU("r"),
+              lambda: Linear("fc", 2, 2), lambda: GlobalAvgPool("g"), lambda: LRN("n"),
+              lambda: Flatten("f"), lambda: Softmax("s"), lambda: Dropout("d", 0.5)]
+LAYER_IDS = ["conv", "pool", "relu", "linear", "gap", "lrn", "flatten", "softmax", "dropout"]
+
+
+@pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
+def test_backward_before_forward_is_a_clear_error(make):
     with pytest.raises(RuntimeError, match="before forward"):
-        layer.backward(np.ones((1, 2, 3, 3)))
+        make().backward(np.ones((1, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
+@pytest.mark.parametrize("training", [False, True])
+def test_forward_stores_only_attributes_declared_in_init(make, training, rng):
+    """Every cache backward reads is named (as None) in ``__init__``: forward adds none."""
+    layer = make()
+    layer.training = training
+    declared = set(vars(layer))
+    x = rng.standard_normal((2, 2) if isinstance(layer, (Linear, Softmax)) else (2, 2, 4, 4))
+    out = layer.forward(x)
+    assert set(vars(layer)) == declared
+    layer.backward(np.ones_like(out), param_grads=True)
+    assert set(vars(layer)) == declared
 
 
 def test_conv_shape_errors_name_the_layer(rng):
@@ -210,7 +230,6 @@ def test_maxpool_ties_go_to_the_first_position():
 
 @pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 1)])
 def test_row_shift_convolution_equals_the_definition(pad, rng):
-    from minicnn.layers.conv import conv2d_row_shifts
     x = rng.standard_normal((2, 3, 7, 9))
     W = rng.standard_normal((4, 3, 3, 2))
     expected = conv2d_naive(x, W, np.zeros(4), 1, pad)
@@ -219,13 +238,68 @@ def test_row_shift_convolution_equals_the_definition(pad, rng):
 
 def test_large_maps_take_the_row_shift_path_and_agree(rng):
     """Maps >= 200x200 (VGG's conv1_2): forward and dx agree with the reference."""
-    from minicnn.layers import conv as conv_module
     conv = f64(Conv2d("conv", 4, 4, 3, padding=1, rng=rng))
     x = rng.standard_normal((1, 4, 200, 203))
-    assert conv_module.use_row_shifts(x, conv.stride, conv.groups)
+    assert use_row_shifts(x, conv.stride, conv.groups)
+    assert not use_row_shifts(x[:, :, :199, :200], conv.stride, conv.groups)
     out = conv.forward(x)
     dout = rng.standard_normal(out.shape)
     dx = conv.backward(dout)
     conv.fast = False
     assert rel_error(out, conv.forward(x)) < 1e-13
     assert rel_error(dx, conv.backward(dout)) < 1e-13
+
+
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 0)])
+def test_transposed_convolution_equals_col2im(pad, rng):
+    """dx of a stride-1 conv as a conv with flipped kernels = col2im(W.T @ dout)."""
+    x = rng.standard_normal((2, 3, 7, 9))
+    W = rng.standard_normal((4, 3, 3, 2))
+    dout = rng.standard_normal(conv2d_naive(x, W, np.zeros(4), 1, pad).shape)
+    N, F, Ho, Wo = dout.shape
+    dcols = W.reshape(F, -1).T @ dout.reshape(N, F, Ho * Wo)       # (N, C*KH*KW, H'W')
+    expected = col2im(dcols, x.shape, 3, 2, (1, 1), pad)
+    assert rel_error(conv_transpose_stride1(dout, W, pad), expected) < 1e-13
+
+
+# Max-pool against its loop definition.
+
+POOL_CASES = [  # (kernel, stride, padding, H, W): non-square, stride != kernel
+    (2, 2, 0, 6, 9), (3, 2, 0, 9, 7), (3, 2, 1, 8, 5), ((2, 3), (1, 2), 0, 5, 9),
+    ((3, 2), (2, 3), (1, 0), 7, 10), (2, 3, 0, 8, 11)]
+
+
+def _pool_backward_naive(dout, switches, x_shape, kernel, stride, pad):
+    """dx by the definition: each dout goes to its window's switch, summed."""
+    (KH, KW), (sh, sw), (ph, pw) = [(v, v) if isinstance(v, int) else v
+                                    for v in (kernel, stride, pad)]
+    N, C, H, W = x_shape
+    dxpad = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    for n, c, i, j in np.ndindex(*dout.shape):
+        kh, kw = divmod(int(switches[n, c, i, j]), KW)
+        dxpad[n, c, i * sh + kh, j * sw + kw] += dout[n, c, i, j]
+    return dxpad[:, :, ph:ph + H, pw:pw + W]
+
+
+@pytest.mark.parametrize("kernel,stride,padding,H,W", POOL_CASES)
+def test_maxpool_forward_switches_and_backward_match_the_loops(kernel, stride, padding,
+                                                               H, W, rng):
+    # Integers 0..2: ties in almost every window, which the first position must win.
+    x = rng.integers(0, 3, size=(2, 3, H, W)).astype(np.float64)
+    pool = MaxPool2d("pool", kernel, stride, padding)
+    out = pool.forward(x)
+    expected, switches = maxpool2d_naive(x, kernel, stride, padding)
+    assert out.shape == expected.shape and np.array_equal(out, expected)
+    assert np.array_equal(pool.switches, switches)
+    dout = rng.standard_normal(out.shape)
+    dx = pool.backward(dout)
+    assert dx.shape == x.shape
+    np.testing.assert_allclose(dx, _pool_backward_naive(dout, switches, x.shape, kernel,
+                                                        stride, padding), rtol=0, atol=1e-12)
+
+
+def test_maxpool_naive_ties_go_to_the_first_position():
+    x = np.array([[2., 1., 2.],
+                  [2., 2., 0.]])[None, None]
+    out, switches = maxpool2d_naive(x, (2, 2), 1, 0)
+    assert out.tolist() == [[[[2., 2.]]]] and switches.tolist() == [[[[0, 1]]]]

@@ -6,7 +6,7 @@ import pytest
 from minicnn import models
 from minicnn.gradcheck import directional_check, rel_error
 from minicnn.layers import Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, ReLU
-from minicnn.net import Net
+from minicnn.net import Net, ReceptiveField
 
 
 @pytest.fixture
@@ -130,12 +130,32 @@ def test_receptive_field_box_is_exactly_what_the_unit_sees(rng):
     rf = net.receptive_field("c2")
     out = net.forward(x)
     i, j = 2, 1
-    y0, x0, y1, x1 = rf.box(i, j)
+    x0, y0, x1, y1 = rf.box(i, j)            # (x0, y0, x1, y1), like every box
     inside = np.zeros((H, W), bool)
     inside[max(y0, 0):y1, max(x0, 0):x1] = True
     dx = net.backward({"c2": np.eye(1, out[0, 0].size, out.shape[3] * i + j).reshape(out.shape)})
     assert not (dx[0, 0][~inside] != 0).any()     # nothing outside the box matters
     assert (dx[0, 0] != 0).any()
+
+
+def test_receptive_field_is_a_named_tuple_with_xy_boxes():
+    rf = models.vgg16(seed=None).receptive_field("pool1")
+    assert isinstance(rf, tuple) and rf._fields == ("size", "stride", "offset")
+    assert rf == ReceptiveField(size=(6, 6), stride=(2, 2), offset=(-2, -2))
+    # Non-square by hand: rows see 5 from -1 in steps of 2, columns 3 from 0 in steps of 4.
+    rf = ReceptiveField(size=(5, 3), stride=(2, 4), offset=(-1, 0))
+    assert rf.box(3, 1) == (4, 5, 7, 10)            # (x0, y0, x1, y1)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, bool])
+def test_forward_refuses_integer_input_naming_the_dtype(net, dtype):
+    x = np.ones((1, 3, 20, 28), dtype=dtype)
+    name = np.dtype(dtype).name
+    message = (rf"x has dtype {name}; the network computes in float32/float64: "
+               r"convert it \(x\.astype\(np\.float32\)\)")
+    with pytest.raises(ValueError, match=message):
+        net.forward(x)
+    assert net.forward(x.astype(np.float32)).shape == (1, 5)
 
 
 def test_state_dict_round_trip_and_shape_error(rng):

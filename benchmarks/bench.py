@@ -1,7 +1,10 @@
-"""Benchmark: VGG16 at 224x224, forward and forward + input gradient.
+"""Benchmark minicnn against PyTorch: VGG16 at 224x224, forward and forward + input gradient.
 
-    python -m minicnn.bench            # or: minicnn bench
-    python -m minicnn.bench --batch 1 8 --rounds 5 --repeat 5
+Run it from a clone of the repository (``minicnn bench`` runs this file)::
+
+    python benchmarks/bench.py                    # 5 rounds, batches 1 and 8
+    python benchmarks/bench.py --batch 1 --mode grad --rounds 3 --no-torch
+    python benchmarks/bench.py --help
 
 Each measurement runs in its own process with 2 BLAS threads, and when PyTorch
 is installed the same model in PyTorch runs in alternating processes
@@ -16,8 +19,8 @@ Printed per configuration: median milliseconds, GFLOP/s (multiply-adds
 counted as 2 FLOPs; the input-gradient pass costs about twice the forward),
 peak resident memory of the worker process, and the ratio.
 
-The PyTorch side lives in ``benchmarks/torch_worker.py`` so that the package
-itself never imports torch.
+The PyTorch side lives in ``torch_worker.py`` beside this file, so that the
+package never imports torch; this harness is not part of the package either.
 """
 
 import argparse
@@ -32,13 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
-TORCH_WORKER = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_worker.py"
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT / "minicnn" / "__init__.py").is_file() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))   # run from a clone: use its minicnn
+from minicnn import models  # noqa: E402
+
+TORCH_WORKER = Path(__file__).resolve().parent / "torch_worker.py"
 
 
 def vgg16_flops(batch, backward):
     """Multiply-adds x 2 of VGG16 at 224 (convs and fcs); x2 with the input gradient."""
-    from . import models
-    net = models.vgg16()
+    net = models.vgg16(seed=None)
     shapes = net.output_shapes()
     flops = 0
     for layer in net.layers:
@@ -56,7 +63,6 @@ def _peak_rss_mb():
 
 def worker(batch, mode, repeat, dtype="float32"):
     """Time minicnn in this process; print one JSON line."""
-    from . import models
     net = models.vgg16(seed=0).astype(dtype)
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(dtype)
     onehot = np.zeros((batch, 1000), dtype)
@@ -83,16 +89,38 @@ def _run(cmd, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="minicnn bench", description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 8])
-    p.add_argument("--mode", nargs="+", default=["forward", "grad"], choices=["forward", "grad"])
-    p.add_argument("--rounds", type=int, default=3, help="alternating process rounds")
+def parser(prog=None):
+    """The command line: every option with its default."""
+    p = argparse.ArgumentParser(
+        prog=prog, description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--batch", type=int, nargs="+", default=[1, 8], metavar="N",
+                   help="batch sizes to time")
+    p.add_argument("--mode", nargs="+", default=["forward", "grad"], choices=["forward", "grad"],
+                   help="forward: scores only; grad: forward + input gradient")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="alternating process rounds (minicnn, torch, minicnn, ...)")
     p.add_argument("--repeat", type=int, default=5, help="timed steps per process")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--threads", type=int, default=2,
+                   help="BLAS threads (OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads)")
+    p.add_argument("--no-torch", action="store_true",
+                   help="time minicnn only, even when PyTorch is installed")
     p.add_argument("--worker", choices=["minicnn"], help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv=None, prog=None):
+    """Run the benchmark with command-line arguments ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        ``{(batch, mode): {"ms", "gflops", "rss_mb"[, "torch_ms", "ratio"]}}``.
+    """
+    p = parser(prog)
     args = p.parse_args(argv)
+    for name in ("batch", "rounds", "repeat", "threads"):
+        values = getattr(args, name)
+        if min(values if isinstance(values, list) else [values]) < 1:
+            p.error(f"--{name} must be at least 1")
     if args.worker:
         return worker(args.batch[0], args.mode[0], args.repeat)
 
@@ -101,7 +129,8 @@ def main(argv=None):
     with_torch = (not args.no_torch and TORCH_WORKER.exists()
                   and importlib.util.find_spec("torch") is not None)
     print(f"VGG16 224x224 float32, {args.threads} threads, {args.rounds} rounds x "
-          f"{args.repeat} steps; torch: {'yes' if with_torch else 'not installed'}")
+          f"{args.repeat} steps; torch: "
+          f"{'yes' if with_torch else 'off' if args.no_torch else 'not installed'}")
     header = f"{'config':<16}{'minicnn ms':>11}{'GFLOP/s':>9}{'RSS MB':>8}"
     if with_torch:
         header += f"{'torch ms':>10}{'GFLOP/s':>9}{'RSS MB':>8}{'ratio':>8}"
@@ -111,7 +140,7 @@ def main(argv=None):
         for mode in args.mode:
             mine, theirs, ratios = [], [], []
             for _ in range(args.rounds):
-                a = _run([sys.executable, "-m", "minicnn.bench", "--worker", "minicnn",
+                a = _run([sys.executable, str(Path(__file__).resolve()), "--worker", "minicnn",
                           "--batch", str(batch), "--mode", mode,
                           "--repeat", str(args.repeat)], env)
                 mine.append(a)

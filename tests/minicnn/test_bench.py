@@ -1,0 +1,51 @@
+"""benchmarks/bench.py: runs from a clone, outside the package, with its documented options."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import minicnn
+
+ROOT = Path(minicnn.__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_harness_is_not_in_the_package():
+    assert BENCH.is_file() and not (ROOT / "minicnn" / "bench.py").exists()
+
+
+def test_defaults_are_the_readme_ones(bench):
+    args = bench.parser().parse_args([])
+    assert (args.batch, args.mode, args.rounds, args.repeat, args.threads, args.no_torch) == \
+        ([1, 8], ["forward", "grad"], 5, 5, 2, False)
+    args = bench.parser().parse_args(["--batch", "2", "--mode", "grad", "--rounds", "1",
+                                      "--repeat", "3", "--threads", "1", "--no-torch"])
+    assert (args.batch, args.mode, args.rounds, args.repeat, args.threads, args.no_torch) == \
+        ([2], ["grad"], 1, 3, 1, True)
+    with pytest.raises(SystemExit):
+        bench.main(["--rounds", "0"])
+
+
+def test_vgg16_flops_count(bench):
+    # 15.47 GMACs for VGG16 at 224 (convs 15.35 + fcs 0.12): 30.9 GFLOPs forward.
+    assert bench.vgg16_flops(1, backward=False) == 30_940_528_640
+    assert bench.vgg16_flops(8, backward=True) == 16 * 30_940_528_640
+
+
+def test_help_runs_as_a_script_from_anywhere(tmp_path):
+    out = subprocess.run([sys.executable, str(BENCH), "--help"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    for option in ("--batch", "--mode", "--rounds", "--repeat", "--threads", "--no-torch"):
+        assert option in out
+    assert "--worker" not in out and "(default: 5)" in out
