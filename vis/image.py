@@ -1,4 +1,4 @@
-r"""Images in and out: load, resize, preprocess, heat-map overlays, grids, PNG files.
+r"""Images in and out: load, resize, heat-map overlays, grids, PNG files.
 
 This is the *drawing* side of ``vis``; the methods compute arrays and never
 call anything here except ``resize_maps`` (STYLE.md: keep computing and
@@ -38,14 +38,13 @@ Example:
 
 import math
 import os
-import uuid
 import warnings
 
 import numpy as np
 from PIL import Image
 
-from minicnn import preprocessing
 from minicnn.backend import asnumpy, get_array_module
+from minicnn.files import atomic_write
 
 
 def load_image(path, size=None):
@@ -164,25 +163,6 @@ def resize_maps(maps, size):
     Rh = xp.asarray(_interp_matrix(h, H), dtype=dtype)
     Rw = xp.asarray(_interp_matrix(w, W), dtype=dtype)
     return Rh @ maps.astype(dtype, copy=False) @ Rw.T
-
-
-def preprocess(images01, net):
-    """RGB ``(3, H, W)`` or ``(N, 3, H, W)`` in [0, 1] -> net input ``(N, 3, H, W)``.
-
-    The recipe (channel order, scale, mean, std) is ``net.meta["preprocess"]``;
-    see ``minicnn/preprocessing.py``.
-    """
-    images01 = np.asarray(images01)
-    if images01.ndim == 3:
-        images01 = images01[None]
-    return preprocessing.preprocess(images01, net.meta)
-
-
-def deprocess(x, net):
-    """Net input ``(N, 3, H, W)`` (or one ``(3, H, W)``) -> RGB, nominally in [0, 1]."""
-    x = asnumpy(x)
-    out = preprocessing.deprocess(x[None] if x.ndim == 3 else x, net.meta)
-    return out[0] if x.ndim == 3 else out
 
 
 def normalize_map(m, clip_percentile=None):
@@ -308,14 +288,14 @@ def to_uint8(image):
 
 
 def save_png(path, array, force=False):
-    """Write a PNG atomically: a temporary file in the same folder, then ``os.replace``.
+    """Write a PNG atomically (``minicnn.files.atomic_write``): all or nothing.
 
     Args:
         path: destination. array: float (3, H, W)/(H, W) in [0, 1], or uint8
             (H, W, 3)/(H, W). force: overwrite an existing file.
 
     Returns:
-        ``path``. Nothing is left behind if anything fails.
+        ``path`` (str). Nothing is left behind if anything fails.
 
     Raises:
         FileExistsError: ``path`` exists and ``force`` is False.
@@ -325,21 +305,10 @@ def save_png(path, array, force=False):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save {path}: folder {folder} does not exist")
-    if os.path.exists(path) and not force:
-        raise FileExistsError(f"{path} exists; pass force=True to overwrite it")
     img = Image.fromarray(to_uint8(array))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        f = open(tmp, "xb")
-    except OSError as e:
+        atomic_write(path, lambda f: img.save(f, format="PNG"), force=force)
+    except PermissionError as e:
         raise PermissionError(f"cannot save {path}: folder {folder} is not writable "
                               f"({e.strerror})") from None
-    try:
-        with f:
-            img.save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path

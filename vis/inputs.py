@@ -33,7 +33,7 @@ import numpy as np
 from minicnn.backend import asnumpy
 from minicnn.data import make_shapes
 from minicnn.losses import softmax
-from minicnn.tiny import TEST_SEED
+from minicnn.data import TEST_SEED
 
 from .image import fit, load_image
 from .netinfo import class_count, class_names, input_size, score_layer

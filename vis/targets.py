@@ -49,11 +49,10 @@ Example:
     (['relu4_2', 'relu4_2'], True)
 """
 
-import difflib
-
 import numpy as np
 
 from minicnn.backend import asnumpy, get_array_module
+from minicnn.errors import did_you_mean
 
 from minicnn.preprocessing import preprocess  # noqa: F401  (the doctest's)
 
@@ -176,8 +175,7 @@ def class_index(net, name):
         raise ValueError(f"class name {name!r} is ambiguous in {arch}: classes "
                          f"{', '.join(map(str, hits))} are all called that; give the index")
     listing = f": {', '.join(names)}" if len(names) <= 20 else ""
-    close = difflib.get_close_matches(str(name), names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    hint = did_you_mean(str(name), names)
     raise ValueError(f"unknown class {name!r}{hint} ({arch} has "
                      f"{len(names)} classes, 0 .. {len(names) - 1}{listing})")
 

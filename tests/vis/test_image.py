@@ -9,8 +9,9 @@ from PIL import Image
 
 from minicnn.models import CAFFE_BGR, SHAPES_RGB
 from vis import image
-from vis.image import (center_crop, deprocess, load_image, normalize_map, overlay,
-                       preprocess, resize, save_png, tile, to_uint8)
+from minicnn.preprocessing import deprocess, preprocess
+from vis.image import (center_crop, load_image, normalize_map, overlay, resize, save_png, tile,
+                       to_uint8)
 
 
 @pytest.fixture
@@ -25,8 +26,8 @@ def test_preprocess_deprocess_round_trip(pre, rng):
     x = preprocess(img, net)
     assert x.shape == (2, 3, 6, 5) and x.dtype == np.float32
     assert np.allclose(deprocess(x, net), img, atol=1e-5)
-    one = preprocess(img[0], net)                              # one image -> a batch of 1
-    assert one.shape == (1, 3, 6, 5) and deprocess(one[0], net).shape == (3, 6, 5)
+    one = preprocess(img[0], net)                              # one image -> one image
+    assert one.shape == (3, 6, 5) and deprocess(one, net).shape == (3, 6, 5)
     if pre["channel_order"] == "BGR":
         assert np.allclose(x[:, 0], img[:, 2] * 255 - pre["mean"][0], atol=1e-3)
 
@@ -178,7 +179,8 @@ def test_save_png_leaves_nothing_when_writing_fails(tmp_path, monkeypatch):
 def test_save_png_unwritable_folder(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(image, "open", denied, raising=False)   # what a read-only folder does
+    import minicnn.files
+    monkeypatch.setattr(minicnn.files.tempfile, "mkdtemp", denied)   # a read-only folder
     with pytest.raises(PermissionError, match="not writable"):
         save_png(tmp_path / "x.png", np.zeros((4, 4)))
     assert os.listdir(tmp_path) == []

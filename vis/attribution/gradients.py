@@ -43,7 +43,7 @@ backward ``rule`` of ``minicnn/layers/relu.py``::
   ``1 / (2 steps)``. Completeness (Prop. 1): ``sum_i IG_i = S(x) - S(b)``; we
   return the gap so you can see how many steps are enough. Paper default
   baseline: the black image; ours: zeros of the *preprocessed* input, i.e.
-  the dataset's mean colour (pass ``baseline=image.preprocess(black, net)``
+  the dataset's mean colour (pass ``baseline=preprocess(black, net)``, ``minicnn.preprocessing``
   for the paper's).
 
 Everything returns NumPy arrays; nothing draws.

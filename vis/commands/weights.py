@@ -12,7 +12,7 @@ The work is done by :mod:`minicnn.fetch` and :mod:`minicnn.io`; this module only
 
 import time
 
-from minicnn import fetch, io, models
+from minicnn import fetch, io, models, zoo
 
 
 def _mb(nbytes):
@@ -20,7 +20,7 @@ def _mb(nbytes):
 
 
 def _list(args):
-    rows = fetch.list_models()
+    rows = zoo.list_models()
     width = max(len(r["name"]) for r in rows) + 2
     print(f"weights folder: {io.weights_dir()}")
     print(f"{'NAME':<{width}}{'STATUS':<15}{'SIZE':>10}  DESCRIPTION")
@@ -34,7 +34,7 @@ def _list(args):
 def _fetch(args):
     start = time.perf_counter()
     path = fetch.fetch(args.name, force=args.force, url=args.url, sha256=args.sha256)
-    arch = fetch.sources()[args.name]["arch"] if args.name in fetch.sources() else args.name
+    arch = zoo.sources()[args.name]["arch"] if args.name in zoo.sources() else args.name
     print(f"wrote {path} ({_mb(path.stat().st_size)}, arch {arch}, source {args.name}) "
           f"in {time.perf_counter() - start:.1f} s")
 
@@ -56,7 +56,7 @@ def register(sub):
 
     a = actions.add_parser("fetch", help="download official weights, check them, convert them")
     a.add_argument("name", help="a source in weights/sources.json: "
-                   + ", ".join(fetch.sources()))
+                   + ", ".join(zoo.sources()))
     a.add_argument("--force", action="store_true", help="overwrite installed weights")
     a.add_argument("--url", help="download from this URL instead (file:// works); still "
                    "checked against the official checksum unless --sha256 is given")

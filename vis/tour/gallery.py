@@ -15,7 +15,7 @@ import time
 from minicnn.data import make_shapes
 from minicnn.preprocessing import preprocess
 from minicnn.progress import Progress
-from minicnn.tiny import TEST_SEED
+from minicnn.data import TEST_SEED
 
 from vis import draw
 from vis.explain import explain

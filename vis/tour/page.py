@@ -12,7 +12,7 @@ import html
 import io as _io
 import json
 
-from minicnn.tiny import TEST_SEED
+from minicnn.data import TEST_SEED
 
 from vis.registry import PAPERS
 
