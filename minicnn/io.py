@@ -1,7 +1,7 @@
 r"""Weights on disk: where they live, converting foreign files, class names.
 
 * **The weights folder** (:func:`weights_dir`): ``$MINICNN_WEIGHTS``, else the
-  repository's ``weights/``, one ``<model>.npz`` per model in the own format
+  package's ``minicnn/weights/``, one ``<model>.npz`` per model in the own format
   (:mod:`minicnn.npzfile`, whose ``save`` and ``load`` this module
   re-exports).
 * **Converters** (:func:`convert`): a torchvision ``.pth`` (read by
@@ -41,14 +41,15 @@ __all__ = ["DATA_DIR", "weights_dir", "save", "load", "convert", "sha256_of",
            "imagenet_classes", "decode_predictions"]
 
 #: The repository's ``weights/`` folder: shipped data (class names, sources.json).
-DATA_DIR = Path(__file__).resolve().parents[1] / "weights"
+DATA_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def weights_dir():
-    """Folder of the converted ``.npz`` files: ``$MINICNN_WEIGHTS``, else ``weights/``.
+    """Folder of the converted ``.npz`` files: ``$MINICNN_WEIGHTS``, else ``minicnn/weights/``.
 
-    The repository's folder is ``Path(minicnn.__file__).resolve().parents[1] / "weights"``
-    (the project is installed editable, so the package sits in the repository).
+    The package's own ``minicnn/weights/`` folder (package data, so a wheel
+    carries the shipped files) holds the embedded model, the class names and
+    ``sources.json``; converted and downloaded weights are written there too.
     """
     env = os.environ.get("MINICNN_WEIGHTS")
     return Path(env).expanduser() if env else DATA_DIR

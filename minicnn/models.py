@@ -180,7 +180,7 @@ def load(name):
     """A model with its trained weights, e.g. ``load("tiny")``, ``load("vgg16")``.
 
     Reads ``<weights folder>/<name>.npz`` (``minicnn.io.weights_dir()``: the
-    repository's ``weights/`` or ``$MINICNN_WEIGHTS``); a path to an ``.npz``
+    package's ``minicnn/weights/`` or ``$MINICNN_WEIGHTS``); a path to an ``.npz``
     works too. ``minicnn weights list`` (``minicnn.zoo.list_models()``) shows
     the known names.
 

@@ -1,6 +1,6 @@
 """The embedded model: ``tiny()`` trained on the shapes data, reproducibly.
 
-The recipe below is the whole story of ``weights/tiny.npz``: the same seed,
+The recipe below is the whole story of ``minicnn/weights/tiny.npz``: the same seed,
 the same number of BLAS threads and the same NumPy give the same weights bit
 for bit (``minicnn train-tiny``). Accuracy is measured on fresh images drawn
 with a seed never used in training (``TEST_SEED``).

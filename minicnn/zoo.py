@@ -5,8 +5,8 @@ own-format file ``<weights folder>/<model>.npz`` (:func:`minicnn.io.weights_dir`
 Three kinds are known:
 
 * ``tiny``, the embedded shapes model, shipped in the repository's
-  ``weights/`` (``minicnn train-tiny`` makes it again);
-* the official *sources* of ``weights/sources.json`` (:func:`sources`): a
+  ``minicnn/weights/`` (``minicnn train-tiny`` makes it again);
+* the official *sources* of ``minicnn/weights/sources.json`` (:func:`sources`): a
   download (torchvision, Keras) or a file another package installed (HED),
   each with its checksum, its architecture and the model it becomes;
 * any other ``.npz`` in the weights folder ("converted locally").
@@ -32,7 +32,7 @@ from .errors import did_you_mean
 
 
 def sources():
-    """``name -> entry`` from ``weights/sources.json`` (url, checksum, arch, out, ...)."""
+    """``name -> entry`` from ``minicnn/weights/sources.json`` (url, checksum, arch, out, ...)."""
     with open(io.DATA_DIR / "sources.json", encoding="utf-8") as f:
         return json.load(f)["sources"]
 

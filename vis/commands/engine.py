@@ -76,7 +76,7 @@ def register(sub):
     p.set_defaults(func=_bench)
     p = sub.add_parser("train-tiny", help="retrain the embedded shapes model from its seed")
     p.add_argument("--out", type=Path, help="destination .npz (default: the shipped "
-                   "weights/tiny.npz, which needs --force)")
+                   "minicnn/weights/tiny.npz, which needs --force)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -53,7 +53,8 @@ def _map_method(args):
     common.out_of_domain_note(net, inputs)
     x = preprocess(inputs.images, net)
     common.print_top(net, x, inputs)
-    e = explain(record.name, net, x, target, **options)
+    with common.blas_threads(net):
+        e = explain(record.name, net, x, target, **options)
     factor = draw.auto_zoom(inputs.images.shape[2])
     for n, path in enumerate(paths):
         panels = [inputs.images[n]] + method_panels(inputs.images[n], e, n, net)
@@ -79,7 +80,8 @@ def _localize(args):
     common.out_of_domain_note(net, inputs)
     x = preprocess(inputs.images, net)
     common.print_top(net, x, inputs)
-    e = explain(args.source, net, x, target)
+    with common.blas_threads(net):
+        e = explain(args.source, net, x, target)
     factor = draw.auto_zoom(inputs.images.shape[2])
     for n, path in enumerate(paths):
         true_box = None if inputs.boxes is None else inputs.boxes[n]

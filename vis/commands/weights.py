@@ -55,7 +55,7 @@ def register(sub):
     a.set_defaults(func=_list)
 
     a = actions.add_parser("fetch", help="download official weights, check them, convert them")
-    a.add_argument("name", help="a source in weights/sources.json: "
+    a.add_argument("name", help="a source in minicnn/weights/sources.json: "
                    + ", ".join(zoo.sources()))
     a.add_argument("--force", action="store_true", help="overwrite installed weights")
     a.add_argument("--url", help="download from this URL instead (file:// works); still "

@@ -174,7 +174,8 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
     tmp, lock = _prepare(out, force)
     try:
         names = class_names(net) if has_scores(net) else []
-        with threadpool_limits(1 if input_size(net) == SHAPES_SIZE else None):
+        with threadpool_limits(1 if input_size(net) == SHAPES_SIZE else None):  # see
+            #                      vis/commands/common.py, blas_threads
             result = Gallery(net, tmp, inputs, names, quick, progress).run(n_eval, extra)
         result["files"].append(MANIFEST)
         (tmp / MANIFEST).write_text("\n".join(result["files"]), encoding="utf-8")
