@@ -1,8 +1,8 @@
 r"""Images in and out: load, resize, heat-map overlays, grids, PNG files.
 
 This is the *drawing* side of ``vis``; the methods compute arrays and never
-call anything here except ``resize_maps`` (STYLE.md: keep computing and
-drawing apart).
+call anything here except ``resize_maps`` (computing and drawing are kept
+apart).
 
 **Two layouts, one rule.** Float images are RGB ``(3, H, W)`` in [0, 1],
 channels first like the network input. ``uint8`` arrays are for display and

@@ -26,8 +26,9 @@ generalizes CAM"). ``y^c`` is the score before the softmax.
 VGG16: Caffe's ReLU is in place); Chollet's Keras recipe uses
 ``block5_conv3`` (conv + ReLU, 14x14); pytorch-grad-cam's README suggests
 ``model.features[-1]`` for VGG, which is after pool5 (7x7). We take the
-**ReLU after the last ``Conv2d``** (``relu5_3`` in VGG16, 14x14;
-``relu3_2`` in ``tiny``, 16x16), i.e. before the last pool.
+**ReLU after the last ``Conv2d``** (``relu5_3`` in VGG16, 14x14; in
+``tiny`` see the example below), i.e. before the last pool. For a *unit*
+target the default is the last conv output before the unit's layer.
 
 **Guided Grad-CAM** — Selvaraju et al. 2017, Sec. 3 ("Guided Grad-CAM"):
 guided backprop times the Grad-CAM map upsampled to the input by bilinear
@@ -39,8 +40,10 @@ interpolation (``image.resize_maps``: half-pixel centres, as PyTorch's
 Example:
     >>> import numpy as np
     >>> from minicnn import models
-    >>> net = models.tiny()
-    >>> x = np.random.default_rng(0).standard_normal((2, 3, 64, 64)).astype(np.float32)
+    >>> from minicnn.data import make_shapes
+    >>> from minicnn.preprocessing import preprocess
+    >>> net = models.load("tiny")
+    >>> x = preprocess(make_shapes(2, seed=1).images, net)
     >>> r = gradcam(net, x)
     >>> r.layer, r.coarse.shape, r.upsampled.shape
     ('relu4_2', (2, 8, 8), (2, 64, 64))

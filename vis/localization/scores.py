@@ -6,9 +6,8 @@ localization is a number:
 - ``box_iou``: area of intersection over area of union of two boxes.
 - ``pointing_game`` (Zhang et al. 2016, Sec. 5.1): a hit when the map's
   maximum lies on the object, within a tolerance of 15 px at 224x224. We scale
-  it with the map width: round(15 * W / 224) = 4 px at 64x64, which is also
-  one cell of a 16x16 CAM map (tiny's last conv), the coarseness the tolerance
-  forgives. Our masks are exact, so pass ``tolerance=0`` for the strict game.
+  it with the map width: round(15 * W / 224) = 4 px at 64x64, half a cell
+  of tiny's 8x8 Grad-CAM map, the coarseness the tolerance forgives. Our masks are exact, so pass ``tolerance=0`` for the strict game.
 - energy inside the mask (the "energy-based pointing game" of Wang et al.
   2020, Score-CAM): the share of ``max(map, 0)`` on the object. Score-CAM used
   the box; the mask is stricter.

@@ -2,9 +2,9 @@ r"""``minicnn tour``: every method on a few images, one HTML page, and how well 
 
 The tour is the lecture in one command::
 
-    minicnn tour --out out/tour                # tiny on 4 shapes test images, ~1 min on 2 cores
+    minicnn tour --out out/tour                # tiny on 4 shapes test images, 60 scored
     minicnn tour --out out/tour --quick        # 2 images, 20 evaluation images: a smoke test
-    minicnn tour --model vgg16 --image cat.jpg --out out/vgg16-tour
+    minicnn tour --model vgg16_hed --image photo.jpg --out out/hed-tour   # the real VGG16
 
 It writes PNGs and an ``index.html`` (no external assets, relative links),
 one section per lecture topic:
@@ -20,20 +20,27 @@ one section per lecture topic:
 6. *Localization*: saliency -> graph-cut segmentation -> box, against the
    true box (Simonyan et al. 2014, Sec. 6).
 7. *How well do they localize?*: every map method on ``n_eval`` shapes test
-   images (``minicnn.tiny.TEST_SEED``), scored by ``vis.localize.evaluate``:
+   images (``minicnn.data.TEST_SEED``), scored by ``vis.localization.evaluate``:
    pointing game (Zhang et al. 2016), box IoU of the graph-cut box, energy
    inside the mask; also written to ``localization.json`` and ``.csv``. A
    *centre prior* row (a Gaussian in the middle of the image, Zhang et al.'s
    "center" baseline) shows what a map that ignores the image scores.
 
-The methods, their one map each and the cheaper evaluation settings are in
-``vis/recipes.py``; the pictures, sections and tables in ``vis/gallery.py``.
+8. *A real photo through* the network (with ``--image``, or a net without
+   class scores such as ``vgg16_hed``): the most active unit of the last three
+   blocks projected under the three rules (``vis/tour/photo.py``).
 
-**Nothing half-written.** Everything goes into a temporary folder beside
-``--out``, renamed into place at the end; an error or Ctrl-C removes it. An
-existing non-empty ``--out`` is replaced only with ``--force``, and only if it
-is a previous tour (its ``index.html`` says so), so ``--force`` never wipes a
-folder of other files.
+The methods, their records and the cheaper evaluation settings are in
+``vis/registry.py``; one map per method in ``vis/explain.py``; the pictures,
+sections and tables in ``vis/tour/gallery.py``.
+
+**Nothing half-written, nothing of yours lost.** Everything goes into a
+temporary folder beside ``--out``, renamed into place at the end; an error or
+Ctrl-C removes it. A lock file beside ``--out`` refuses a second tour into the
+same folder while one runs. An existing non-empty ``--out`` is replaced only
+with ``--force``, only if it is a previous tour, and only if it holds nothing
+but the files that tour wrote (its manifest ``.minicnn-tour``): a file you
+added there is named and kept.
 
 The same work without the command line: ``run_tour(net, out, ...)`` returns
 the numbers (localization table, top classes) as a dict.
