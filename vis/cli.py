@@ -10,9 +10,9 @@ file is written atomically) and exits with 130.
 import argparse
 import sys
 
-from .commands import engine, features, maps, tour, weights
+from .commands import engine, examples, features, maps, tour, weights
 
-COMMANDS = (tour, features, maps, weights, engine)
+COMMANDS = (tour, features, maps, weights, engine, examples)
 
 
 def build_parser():

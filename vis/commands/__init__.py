@@ -6,6 +6,7 @@
 ``features.py``  ``activations``, ``filters``
 ``weights.py``   ``weights list|fetch|convert``
 ``engine.py``    ``summary``, ``bench``, ``train-tiny``
+``examples.py``  ``examples --list | run NN | notebooks``
 ``common.py``    the steps they share: model, inputs, targets, saving
 ===============  ==========================================================
 """
