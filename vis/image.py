@@ -240,7 +240,7 @@ def chollet_normalize(m):
 
 
 def tile(maps, ncols=None, pad=1, normalize=True):
-    """Lay K maps out in a grid, ``pad`` black pixels apart.
+    """Lay K maps out in a grid, ``pad`` black pixels apart; unused cells are white.
 
     Args:
         maps: (K, h, w) (e.g. one sample's activations) or (K, 3, h, w) (RGB).
@@ -265,6 +265,9 @@ def tile(maps, ncols=None, pad=1, normalize=True):
         if rgb and normalize:
             m = m.transpose(1, 2, 0)                               # to channels-last
         grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = m
+    for k in range(K, nrows * ncols):                  # unused cells: white, not a dead map
+        r, c = divmod(k, ncols)
+        grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = 255
     return grid
 
 

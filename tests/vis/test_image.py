@@ -121,7 +121,7 @@ def test_tile_uses_chollets_normalisation():
     # 0 -> -1/3 * 64 + 128 = 106.7 -> 106; 100 -> 3 * 64 + 128 = 320 -> clipped to 255
     assert np.all(grid[3:, :5][maps[2] == 0] == 106) and grid[4, 4] == 255
     assert np.all(grid[2] == 0) and np.all(grid[:, 5] == 0)     # padding
-    assert np.all(grid[3:, 6:] == 0)                             # the empty cell
+    assert np.all(grid[3:, 6:] == 255)                   # the empty cell: white, not a dead map
 
 
 def test_tile_hand_example_and_rgb():

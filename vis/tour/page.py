@@ -51,7 +51,7 @@ LEGEND_HTML = (
     + "</table></details>")
 
 CSS = ("body{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}"
-       "figure{display:inline-block;margin:4px;vertical-align:top;max-width:420px;"
+       "figure{display:inline-block;margin:4px;vertical-align:top;max-width:600px;"
        "box-sizing:border-box}"
        "figure img{max-width:100%;height:auto;display:block}"
        "figcaption{font-size:0.8em}img{image-rendering:pixelated}"

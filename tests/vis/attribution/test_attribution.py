@@ -28,6 +28,7 @@ def tiny64():
     return models.tiny(seed=1).astype(np.float64)
 
 
+@pytest.mark.task("saliency")
 def test_saliency_of_a_linear_net_is_abs_weights_max_over_channels(rng):
     net = linear_net(rng)
     x = rng.standard_normal((2, 3, 4, 5))
@@ -36,6 +37,7 @@ def test_saliency_of_a_linear_net_is_abs_weights_max_over_channels(rng):
     assert np.allclose(saliency(net, x, target=[4, 1], grayscale=True), w.sum(axis=1))
 
 
+@pytest.mark.task("saliency")
 def test_saliency_default_target_is_the_top_class(rng):
     net = linear_net(rng)
     x = rng.standard_normal((3, 3, 4, 5))
@@ -52,6 +54,7 @@ def hand_net():
     return net
 
 
+@pytest.mark.task("relu-rules")
 def test_rules_by_hand():
     # x = (1, 2): relu input z = W1 x = (-1, 3, -1, 2); upstream dout = W2[0] = (2, 1, 3, -1)
     #   gradient:  dout * (z > 0)             = (0, 1, 0, -1) -> W1.T @ . = (1, 0)

@@ -17,6 +17,8 @@ def tiny64():
     return models.tiny(seed=3).astype(np.float64)
 
 
+@pytest.mark.task("cam")
+@pytest.mark.task("gradcam-weights")
 def test_cam_equals_gradcam_up_to_a_positive_scale(tiny64, rng):
     """Selvaraju et al. 2017, Sec. 3: on GAP -> Linear, alpha = w / (h*w)."""
     x = rng.standard_normal((3, 3, 64, 64))
@@ -32,6 +34,7 @@ def test_cam_equals_gradcam_up_to_a_positive_scale(tiny64, rng):
     assert c.upsampled.shape == (3, 64, 64) and c.coarse.shape == (3, 8, 8)
 
 
+@pytest.mark.task("cam")
 def test_cam_is_the_class_score_averaged(tiny64, rng):
     """Zhou et al. 2016, Eq. 2: mean_{x,y} M_c = S_c - b_c."""
     tiny64["fc"].params["b"] = rng.standard_normal(8)
@@ -42,6 +45,7 @@ def test_cam_is_the_class_score_averaged(tiny64, rng):
                        scores[[0, 1], [2, 5]] - tiny64["fc"].params["b"][[2, 5]])
 
 
+@pytest.mark.task("cam")
 def test_cam_accepts_a_trailing_softmax_and_refuses_other_heads(rng):
     tiny = models.tiny(seed=4)
     soft = Net(tiny.layers + [Softmax("prob")], tiny.meta)
@@ -66,6 +70,7 @@ def test_default_layer_is_the_relu_after_the_last_conv(rng):
         default_layer(Net([Flatten("f"), Linear("fc", 4, 2)]))
 
 
+@pytest.mark.task("gradcam-weights")
 def test_gradcam_at_other_layers_and_errors(tiny64, rng):
     x = rng.standard_normal((2, 3, 64, 64))
     r = gradcam(tiny64, x, target=1, layer="relu2_2")
@@ -79,6 +84,7 @@ def test_gradcam_at_other_layers_and_errors(tiny64, rng):
         gradcam(tiny64, x, target=8)
 
 
+@pytest.mark.task("gradcam-weights")
 def test_gradcam_of_a_unit(tiny64, rng):
     """Any differentiable activation works as y^c (Selvaraju et al., Sec. 3)."""
     x = rng.standard_normal((1, 3, 64, 64))
@@ -86,6 +92,7 @@ def test_gradcam_of_a_unit(tiny64, rng):
     assert r.target[0][:2] == ("relu3_2", 7) and r.coarse.max() > 0
 
 
+@pytest.mark.task("gradcam-weights")
 def test_guided_gradcam_is_the_product(tiny64, rng):
     x = rng.standard_normal((2, 3, 64, 64))
     r = guided_gradcam(tiny64, x, target=[3, 4])

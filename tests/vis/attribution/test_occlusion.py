@@ -30,6 +30,7 @@ def test_window_starts_cover_the_border():
         window_starts(10, 12, 4)
 
 
+@pytest.mark.task("occlusion")
 def test_zero_outside_what_the_net_reads(region_net, rng):
     x = rng.standard_normal((2, C, H, W))
     window, stride = 5, 3
@@ -49,6 +50,7 @@ def test_zero_outside_what_the_net_reads(region_net, rng):
             assert np.all((r.grid_score_drop[:, a, b] != 0) == meets)
 
 
+@pytest.mark.task("occlusion")
 def test_linear_net_drops_are_exact(region_net, rng):
     """S(x) - S(x occluded) = sum over the window of w_c * (x - fill)."""
     x = rng.standard_normal((1, C, H, W))
@@ -65,6 +67,7 @@ def test_linear_net_drops_are_exact(region_net, rng):
     assert list(r.target) == [2]
 
 
+@pytest.mark.task("occlusion")
 def test_per_pixel_value_is_the_mean_of_the_covering_windows(region_net, rng):
     x = rng.standard_normal((1, C, H, W))
     r = occlusion(region_net, x, window=4, stride=4)           # no overlap: blocks
@@ -74,6 +77,7 @@ def test_per_pixel_value_is_the_mean_of_the_covering_windows(region_net, rng):
     assert np.isclose(r.score_drop[0, 7, 15], g[2:4, 6:8].mean())   # at y, x in {4, 6}, {12, 14}
 
 
+@pytest.mark.task("occlusion")
 def test_batching_does_not_change_the_result(rng):
     net = models.tiny(seed=2).astype(np.float64)
     x = rng.standard_normal((2, 3, 32, 32))
@@ -83,6 +87,7 @@ def test_batching_does_not_change_the_result(rng):
     assert np.array_equal(a.target, net.forward(x).argmax(axis=1))
 
 
+@pytest.mark.task("occlusion")
 def test_progress_bar_and_errors(region_net, rng, capsys):
     x = rng.standard_normal((1, C, H, W))
     occlusion(region_net, x, window=4, stride=4, batch_size=1, progress=True)

@@ -25,7 +25,7 @@ def test_grid_layout_and_formula():
                                            c * (w + 1):c * (w + 1) + w], chollet(act[k]))
     assert grid[0, w + 1] == 255                                        # channel 1's outlier
     assert (grid[h, :] == 0).all() and (grid[:, w] == 0).all()          # gaps
-    assert (grid[2 * (h + 1):, w + 1:] == 0).all()                      # the unused 6th tile
+    assert (grid[2 * (h + 1):, w + 1:] == 255).all()                    # the unused 6th tile
     assert (grid[h + 1:2 * h + 1, w + 1:] == 128).all()                 # channel 3, dead
 
 

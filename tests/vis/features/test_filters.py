@@ -45,7 +45,8 @@ def test_filter_grid_upscales_and_tiles():
     assert grid.shape == (2 * (8 + 2) - 2, 3 * (12 + 2) - 2, 3) and grid.dtype == np.uint8
     expect = np.round(f[3] * 255).astype(np.uint8).repeat(4, 0).repeat(4, 1)
     np.testing.assert_array_equal(grid[10:18, 0:12], expect)           # tile (1, 0)
-    assert (grid[8:10] == 0).all() and (grid[10:, 14:] == 0).all()      # gap, unused tiles
+    assert (grid[8:10] == 0).all() and (grid[:, 12:14] == 0).all()      # gaps
+    assert (grid[10:, 14:26] == 255).all() and (grid[10:, 28:] == 255).all()  # unused: white
     assert filter_grid(first_layer_filters(models.tiny())).shape[0] == 3 * 34 - 1  # 8 filters in 3 rows; 3x3 -> 33 px
 
 
