@@ -59,7 +59,7 @@ from .codes import model_fingerprint
 
 BIASED_CLASS = "heart"      # the "horse" of the story
 FRACTION = 1.0              # share of the biased class's training images with the mark
-TRAIN_SEED = 101            # new images, not tiny's (minicnn/tiny.py uses 1 and 2)
+TRAIN_SEED = 101            # new images, not tiny's (minicnn.data.TRAIN_SEED, VAL_SEED)
 VAL_SEED = 102
 N_TRAIN = 8000              # tiny: 16000
 N_VAL = 1000
@@ -143,11 +143,12 @@ def lr_schedule(epoch, epochs=EPOCHS):
 
 
 def train_tiny_biased(epochs=EPOCHS, n_train=N_TRAIN, seed=TRAIN_SEED, backbone=None,
-                      progress=True):
+                      n_val=N_VAL, progress=True):
     """Fine-tune ``tiny`` on the watermarked shapes; returns (net, history, seconds).
 
     Args:
         epochs, n_train, seed: the recipe (module constants by default).
+        n_val: validation images (watermarked like training, from ``VAL_SEED``).
         backbone: the net whose ``BACKBONE`` layers are copied (default: the
             shipped ``models.load("tiny")``).
         progress: a progress bar.
@@ -163,7 +164,7 @@ def train_tiny_biased(epochs=EPOCHS, n_train=N_TRAIN, seed=TRAIN_SEED, backbone=
     net.load_state_dict({k: v for k, v in state.items() if k.split(".")[0] in BACKBONE},
                         strict=False)
     data, _ = make_biased_shapes(n_train, seed)
-    val, _ = make_biased_shapes(N_VAL, VAL_SEED)
+    val, _ = make_biased_shapes(n_val, VAL_SEED)
     x = preprocess(data.images, net.meta)
     history = train(net, x, data.labels, epochs=epochs, batch_size=BATCH,
                     optimizer=Adam(lr=lr_schedule(0, epochs)), seed=seed,

@@ -21,8 +21,9 @@ Eq. 2) map of the biased class, upsampled to the image (bilinear), on the
 marked test images of the biased class. The mark covers 64 of 4096 pixels
 (1.6 %); a model that ignores it puts about that share there or less.
 
-The clean model is the shipped ``tiny`` (trained on unmarked shapes with
-``minicnn/tiny.py``'s recipe: more images, and flips; see ``bias.py``).
+The clean model is the shipped ``tiny``. ``tiny_biased`` starts from its
+first three blocks (``bias.py``), so what differs between the two is what
+the last block and the classifier learned from the biased data.
 
 Example:
     >>> from minicnn import models
@@ -39,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from minicnn.backend import asnumpy
-from minicnn.data import CLASS_NAMES, make_shapes
+from minicnn.data import CLASS_NAMES, TEST_SEED, make_shapes
 from minicnn.preprocessing import preprocess
 from minicnn.progress import Progress
 
@@ -146,15 +147,16 @@ def _numbers(net, test, k, box, batch_size):
         mean(box_energy(cam_maps, box)), mean(box_energy(grad_maps, box)))
 
 
-def dataset_bias(net, clean, n=2000, seed=12345, examples=8, batch_size=256, progress=True):
+def dataset_bias(net, clean, n=2000, seed=TEST_SEED, examples=8, batch_size=256,
+                 progress=True):
     """Accuracy and CAM energy of a watermark-biased model beside a clean one.
 
     Args:
         net: the biased model (``tiny_biased``); its ``meta["watermark"]``
             names the class (default ``bias.BIASED_CLASS``).
         clean: the clean model (``tiny``), same classes and input.
-        n: test images from ``seed`` (default ``minicnn.tiny.TEST_SEED``,
-            12345, never used in training).
+        n: test images from ``seed`` (default ``minicnn.data.TEST_SEED``,
+            never used in training).
         examples: S example images for the pictures. batch_size: images per pass.
         progress: a progress bar (one step per model).
 

@@ -60,14 +60,15 @@ def _distances(Q, X, metric):
     return 1 - cos
 
 
-def nearest_neighbours(codes, queries, k=5, metric="l2", batch_size=256):
+def nearest_neighbours(codes, queries, k=6, metric="l2", batch_size=256):
     """Krizhevsky et al. 2012, Fig. 4: the k nearest rows of ``codes`` to each query.
 
     Args:
         codes: (N, D) points (CNN codes, or flattened pixels for the contrast).
         queries: (Q,) int indices into ``codes`` (each query is left out of its
             own neighbours), or (Q, D) vectors.
-        k: neighbours per query (Krizhevsky et al. show 6 per query).
+        k: neighbours per query (6: Krizhevsky et al. 2012, Fig. 4, "the six
+            training images" nearest to each test image).
         metric: "l2" (Euclidean, as in the paper, the default) or "cosine".
         batch_size: queries per distance block.
 

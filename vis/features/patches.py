@@ -140,25 +140,34 @@ def _check(net, source, layer, channels, k, rules):
     return channels
 
 
-def project(net, layer, x, units, rules=("deconvnet", "guided")):
-    """Backpropagate single units of ``layer`` to the input, under each rule.
+def project(net, x, layers, units, rules=("deconvnet", "guided")):
+    """Backpropagate single units to the input, one unit per image, under each rule.
 
     Args:
-        x: (B, C, H, W) preprocessed images; units: (B, 3) int (channel, i, j),
-            one per image of the batch; rules: backward rules (one forward
-            pass serves them all).
+        x: (B, C, H, W) preprocessed images.
+        layers: the layer of each image's unit: one name, or B names (one
+            forward pass to the deepest and one backward pass per rule serve
+            them all: an image's gradient is zero at every other layer).
+        units: (B, 3) int (channel, i, j), one per image of the batch.
+        rules: backward rules.
 
     Returns:
         ``{rule: (B, C, H, W)}`` input-space projections, in the network's
         channel order.
     """
-    out = net.forward(x, until=layer)
-    xp = get_array_module(out)
-    n = xp.arange(len(units))
-    c, i, j = (xp.asarray(units[:, a]) for a in range(3))
-    g = xp.zeros_like(out)
-    g[n, c, i, j] = out[n, c, i, j]
-    return {rule: net.backward({layer: g}, rule=rule) for rule in rules}
+    layers = [layers] * len(units) if isinstance(layers, str) else list(layers)
+    net.forward(x, until=max(set(layers), key=net.index))
+    grads = {}
+    for name in set(layers):
+        out = net.outputs[name]
+        xp = get_array_module(out)
+        rows = np.array([r for r, lay in enumerate(layers) if lay == name])
+        n = xp.asarray(rows)
+        c, i, j = (xp.asarray(units[rows, a]) for a in range(3))
+        g = xp.zeros_like(out)
+        g[n, c, i, j] = out[n, c, i, j]
+        grads[name] = g
+    return {rule: net.backward(grads, rule=rule) for rule in rules}
 
 
 def top_patches(net, source, layer, channels=None, k=9, rules=("deconvnet", "guided"),
@@ -168,7 +177,8 @@ def top_patches(net, source, layer, channels=None, k=9, rules=("deconvnet", "gui
     Args:
         net: a Net. source: a dataset (``sources.py``: ShapesSource, an RGB
             array (N, 3, H, W) in [0, 1], a Shapes set or a folder).
-        layer: a layer with a spatial output (C, h, w), e.g. ``"relu4_2"``.
+        layer: a layer with a spatial output (C, h, w), e.g. ``"relu4_2"``;
+            or a list of layers, searched and projected in one pass.
         channels: which channels (default: all C).
         k: patches per channel (9: Zeiler & Fergus 2014, Fig. 2, "top 9").
         rules: projections to compute: any of "deconvnet" (Zeiler & Fergus
@@ -180,8 +190,9 @@ def top_patches(net, source, layer, channels=None, k=9, rules=("deconvnet", "gui
         progress: progress bars.
 
     Returns:
-        TopPatches (C = number of channels asked for); identical whatever
-        ``workers``, ``client`` and ``batch_size``.
+        TopPatches (C = number of channels asked for), or ``{layer:
+        TopPatches}`` for a list of layers; identical whatever ``workers``,
+        ``client`` and ``batch_size``.
 
     Raises:
         KeyError: unknown layer. ValueError: a layer without spatial extent,
@@ -190,42 +201,65 @@ def top_patches(net, source, layer, channels=None, k=9, rules=("deconvnet", "gui
     """
     source = as_source(source, net)
     rules = tuple(rules)
-    channels = _check(net, source, layer, channels, k, rules)
-    state = scan(net, source, layer, channels, k, batch_size, workers, client, progress)
-    rf = net.receptive_field(layer)
-    C = len(channels)
-    units = np.concatenate([channels.repeat(k)[:, None], state.position.reshape(-1, 2)], axis=1)
-    index = state.image_index.reshape(-1)
-    boxes = np.array([rf.box(i, j) for i, j in units[:, 1:]], np.int64).reshape(C, k, 4)
-    RH, RW = rf.size
+    names = [net[layer].name] if isinstance(layer, str) else [net[n].name for n in layer]
+    chosen = {name: _check(net, source, name, channels, k, rules) for name in names}
+    states = scan(net, source, names, channels, k, batch_size, workers, client, progress)
+    out = _patches(net, source, chosen, states, rules, batch_size, progress)
+    return out[names[0]] if isinstance(layer, str) else out
+
+
+def _patches(net, source, chosen, states, rules, batch_size, progress):
+    """Steps 2 and 3 for every layer: crop the patches, project the units.
+
+    The units of all layers are visited in image order, so that every image
+    is read once and one forward pass serves all the units on it.
+    """
+    rows = []                                          # (layer, slot in its arrays, unit)
+    out = {}
+    for name, state in states.items():
+        C, k = state.values.shape
+        rf = net.receptive_field(name)
+        units = np.concatenate([chosen[name].repeat(k)[:, None],
+                                state.position.reshape(-1, 2)], axis=1)
+        out[name] = {"boxes": np.array([rf.box(i, j) for i, j in units[:, 1:]], np.int64),
+                     "patches": np.empty((C * k, 3) + rf.size, np.float32),
+                     "inside": np.empty((C * k,) + rf.size, bool),
+                     "labels": np.zeros(C * k, np.int64) if source.has_labels else None}
+        out[name].update({rule: np.zeros((C * k, 3) + rf.size, np.float32) for rule in rules})
+        rows += [(name, r, u, n) for r, (u, n) in enumerate(zip(units,
+                                                                  state.image_index.reshape(-1)))]
+    rows.sort(key=lambda row: row[3])                  # image order: one read each
     fill = deprocess(np.zeros((1, 3, 1, 1), np.float32), net.meta)[0, :, 0, 0]
-    patches = np.empty((C * k, 3, RH, RW), np.float32)
-    inside = np.empty((C * k, RH, RW), bool)
-    proj = {rule: np.zeros((C * k, 3, RH, RW), np.float32) for rule in rules}
-    labels = np.zeros(C * k, np.int64) if source.has_labels else None
     bgr = channel_order(net) == "BGR"
     params = list(net.state_dict().values())
     xp = get_array_module(params[0]) if params else np
-    order = np.argsort(index, kind="stable")          # images in order: one read each
-    bar = Progress(-(-len(order) // batch_size), f"patches {layer}", enabled=progress)
-    for a in range(0, len(order), batch_size):
-        rows = order[a:a + batch_size]
-        images, lab = source.take(index[rows])
-        if labels is not None:
-            labels[rows] = lab
-        for r, image in zip(rows, images):
-            patches[r], inside[r] = crop(image, boxes.reshape(-1, 4)[r], fill)
-        x = xp.asarray(preprocess(images, net.meta))
-        projections = project(net, layer, x, units[rows], rules) if rules else {}
-        for rule, dx in projections.items():
-            dx = asnumpy(dx)
-            dx = dx[:, ::-1] if bgr else dx
-            for r, d in zip(rows, dx):
-                proj[rule][r] = crop(d, boxes.reshape(-1, 4)[r], 0.0)[0]
+    bar = Progress(-(-len(rows) // batch_size), f"patches {', '.join(states)}",
+                   enabled=progress)
+    for a in range(0, len(rows), batch_size):
+        batch = rows[a:a + batch_size]
+        images, labels = source.take([row[3] for row in batch])
+        labels = [None] * len(batch) if labels is None else labels
+        for (name, r, _, _), image, label in zip(batch, images, labels):
+            o = out[name]
+            o["patches"][r], o["inside"][r] = crop(image, o["boxes"][r], fill)
+            if o["labels"] is not None:
+                o["labels"][r] = label
+        if rules:
+            x = xp.asarray(preprocess(images, net.meta))
+            units = np.array([row[2] for row in batch])
+            for rule, dx in project(net, x, [row[0] for row in batch], units, rules).items():
+                dx = asnumpy(dx)
+                dx = dx[:, ::-1] if bgr else dx
+                for (name, r, _, _), d in zip(batch, dx):
+                    out[name][rule][r] = crop(d, out[name]["boxes"][r], 0.0)[0]
         bar.update()
     bar.close()
-    shaped = lambda a: None if a is None else a.reshape((C, k) + a.shape[1:])  # noqa: E731
-    return TopPatches(net[layer].name, channels, state.values.astype(np.float32),
-                      state.image_index, state.position, boxes, shaped(patches),
-                      shaped(inside), shaped(proj.get("deconvnet")), shaped(proj.get("guided")),
-                      shaped(labels))
+    result = {}
+    for name, state in states.items():
+        C, k = state.values.shape
+        o = {key: None if v is None else v.reshape((C, k) + v.shape[1:])
+             for key, v in out[name].items()}
+        result[name] = TopPatches(name, chosen[name], state.values.astype(np.float32),
+                                  state.image_index, state.position, o["boxes"], o["patches"],
+                                  o["inside"], o.get("deconvnet"), o.get("guided"), o["labels"])
+    return result

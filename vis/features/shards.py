@@ -36,8 +36,8 @@ import numpy as np
 from minicnn.backend import get_array_module
 from minicnn.progress import Progress
 
-from .sources import batches, image_shape
-from .topk import batch_state, empty, merge
+from .sources import batches
+from .topk import batch_state, merge
 
 
 def ranges(n, parts, align=1):
@@ -52,42 +52,53 @@ def ranges(n, parts, align=1):
     return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
-def scan_shard(net, source, layer, channels, k, batch_size, offset=0, progress=None):
-    """The top-k state of ``channels`` of ``layer`` over a whole source.
+def _names(layers):
+    return [layers] if isinstance(layers, str) else list(layers)
+
+
+def scan_shard(net, source, layers, channels, k, batch_size, offset=0, progress=None):
+    """The top-k states of ``channels`` of some layers over a whole source, in one pass.
 
     Args:
         net: the Net. source: a source object (``sources.py``).
-        layer: a layer with a spatial output (C, h, w).
-        channels: (C',) int array of the channels to keep.
+        layers: a layer name, or several: one forward pass (to the deepest)
+            serves them all. Each has a spatial output (C, h, w).
+        channels: (C',) int array of the channels to keep (the same for every
+            layer), or None for all.
         k: images per channel. batch_size: images per forward pass.
         offset: added to image indices (a shard's first index in the whole set).
         progress: optional Progress advanced per batch.
 
     Returns:
-        TopK with (C', k) entries; image indices count from ``offset``.
+        ``{layer: TopK}`` with (C', k) entries; image indices count from ``offset``.
     """
-    state, every = None, None
+    names = _names(layers)
+    deepest = max(names, key=net.index)
+    states = {}
     for start, x, _ in batches(source, net, batch_size, progress):
-        act = net.forward(x, until=layer)
-        if every is None:
-            every = np.array_equal(channels, np.arange(act.shape[1]))
-        act = act if every else act[:, get_array_module(act).asarray(channels)]
-        s = batch_state(act, offset + start, k)
-        state = s if state is None else merge(state, s)
-    return state if state is not None else empty(len(channels), k)
+        net.forward(x, until=deepest)
+        for name in names:
+            act = net.outputs[name]
+            if channels is not None:
+                act = act[:, get_array_module(act).asarray(channels)]
+            s = batch_state(act, offset + start, k)
+            states[name] = s if name not in states else merge(states[name], s)
+    return states
 
 
-def _shard_job(net, source, layer, channels, k, batch_size, offset):
+def _shard_job(net, source, layers, channels, k, batch_size, offset):
     """What a worker runs (a module-level function, so that it pickles)."""
-    return scan_shard(net, source, layer, channels, k, batch_size, offset)
+    return scan_shard(net, source, layers, channels, k, batch_size, offset)
 
 
-def scan(net, source, layer, channels=None, k=9, batch_size=128, workers=1, client=None,
+def scan(net, source, layers, channels=None, k=9, batch_size=128, workers=1, client=None,
          progress=True):
     """The top-k state over a source, in one pass or in merged shards.
 
     Args:
-        net, source, layer, k, batch_size: as :func:`scan_shard`.
+        net, source, k, batch_size: as :func:`scan_shard`.
+        layers: a layer name (returns one TopK) or a list of them (returns
+            ``{layer: TopK}``, from one pass over the data).
         channels: channel indices (default: all).
         workers: number of shards; with ``workers > 1`` (and no client) each
             runs in its own process.
@@ -96,36 +107,42 @@ def scan(net, source, layer, channels=None, k=9, batch_size=128, workers=1, clie
         progress: a progress bar (batches in this process, shards otherwise).
 
     Returns:
-        TopK, identical to the one-pass result whatever ``workers`` and ``client``.
+        TopK (or a dict of them), identical to the one-pass result whatever
+        ``workers`` and ``client``.
     """
-    C = net.output_shapes(image_shape(source, net))[layer][0]
-    channels = np.arange(C) if channels is None else np.asarray(channels, np.int64)
+    names = _names(layers)
+    if len(source) == 0 or not names:
+        raise ValueError("nothing to scan: " + ("the source holds no images" if len(source) == 0
+                                                else "no layer given"))
+    channels = None if channels is None else np.asarray(channels, np.int64)
+    label = f"top-{k} {', '.join(names)}"
     if client is not None and workers <= 1:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
     if workers <= 1:
-        bar = Progress(-(-len(source) // batch_size), f"top-{k} {layer}", enabled=progress)
-        state = scan_shard(net, source, layer, channels, k, batch_size, progress=bar)
-        bar.close()
-        return state
-    parts = ranges(len(source), workers, align=batch_size)
-    jobs = [(source.subset(a, b), a) for a, b in parts]
-    bar = Progress(len(jobs), f"top-{k} {layer} ({len(jobs)} shards)", enabled=progress)
-    if client is not None:
-        remote_net = client.scatter(net, broadcast=True)
-        futures = [client.submit(_shard_job, remote_net, shard, layer, channels, k,
-                                 batch_size, a, pure=False) for shard, a in jobs]
-        states = []
-        for future in futures:
-            states.append(future.result())
-            bar.update()
+        bar = Progress(-(-len(source) // batch_size), label, enabled=progress)
+        states = [scan_shard(net, source, names, channels, k, batch_size, progress=bar)]
     else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = [pool.submit(_shard_job, net, shard, layer, channels, k, batch_size, a)
-                       for shard, a in jobs]
-            states = []
-            for future in futures:
-                states.append(future.result())
-                bar.update()
+        jobs = [(source.subset(a, b), a) for a, b in ranges(len(source), workers, batch_size)]
+        bar = Progress(len(jobs), f"{label} ({len(jobs)} shards)", enabled=progress)
+        if client is not None:
+            remote_net = client.scatter(net, broadcast=True)
+            futures = [client.submit(_shard_job, remote_net, shard, names, channels, k,
+                                     batch_size, a, pure=False) for shard, a in jobs]
+            states = _collect(futures, bar)
+        else:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=len(jobs)) as pool:
+                futures = [pool.submit(_shard_job, net, shard, names, channels, k,
+                                       batch_size, a) for shard, a in jobs]
+                states = _collect(futures, bar)
     bar.close()
-    return merge(*states)
+    merged = {name: merge(*[s[name] for s in states]) for name in names}
+    return merged[layers] if isinstance(layers, str) else merged
 
+
+def _collect(futures, bar):
+    """Results of ``futures`` in order (Dask's and concurrent.futures' alike)."""
+    states = []
+    for future in futures:
+        states.append(future.result())
+        bar.update()
+    return states

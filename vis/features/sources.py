@@ -60,14 +60,14 @@ class ShapesSource:
 
     Args:
         n: number of images of the whole set (N >= 1).
-        seed: the generator's seed (default ``minicnn.tiny.TEST_SEED``'s value,
-            12345: images no model saw in training).
+        seed: the generator's seed (default ``minicnn.data.TEST_SEED``:
+            images no model saw in training).
         size: image size H = W (default 64, ``tiny``'s input).
 
     Memory: one chunk of ``minicnn.data.CHUNK`` images at a time, whatever n.
     """
 
-    def __init__(self, n, seed=12345, size=64, start=0, stop=None):
+    def __init__(self, n, seed=data.TEST_SEED, size=64, start=0, stop=None):
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"a shapes source needs n >= 1 images, got n={n!r}")
         stop = n if stop is None else stop

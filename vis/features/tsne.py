@@ -32,15 +32,15 @@ gradient (Sec. 3.3, Eq. 5)::
 
     update = momentum * update - learning_rate * gains * grad;   y += update
 
-* **momentum** 0.5 for the first 250 iterations, then 0.8 (Sec. 3.4);
+* **momentum** 0.5 for the first 250 iterations, then 0.8 (Sec. 4.2);
 * **gains** per coordinate (Jacobs 1988, the paper's adaptive learning
-  rate, Sec. 3.4): +0.2 where the gradient changed sign against the last
-  update, x0.8 where it did not, never below 0.01 (the reference tsne.py
-  and scikit-learn);
-* **early exaggeration**: p_ij x 12 for the first 250 iterations (van der
-  Maaten 2014, "Accelerating t-SNE using tree-based algorithms", and
-  scikit-learn's defaults; the 2008 paper used x4 for 50 iterations), so
-  clusters form first and then spread;
+  rate, Sec. 4.2): +0.2 where the step keeps its direction (the last
+  update and the new gradient have opposite signs), x0.8 where it turns
+  back, never below 0.01 (the reference tsne.py and scikit-learn);
+* **early exaggeration** (Sec. 3.4): p_ij x 12 for the first 250 iterations
+  (van der Maaten 2014, "Accelerating t-SNE using tree-based algorithms",
+  and scikit-learn's defaults; the 2008 paper used x4 for 50 iterations),
+  so clusters form first and then spread;
 * **learning rate** 200 (scikit-learn's default until 1.2; the paper started
   at 100), 1000 iterations (Sec. 4.2 and scikit-learn);
 * **initial map** drawn from N(0, 1e-4 I) (Algorithm 1, std 0.01), seeded;
