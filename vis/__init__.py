@@ -10,10 +10,13 @@ method has one record in ``registry.py``.
 
 from .attribution import (cam, deconvnet, gradcam, gradients, guided_backprop, guided_gradcam,
                           integrated_gradients, occlusion, saliency, smoothgrad)
-from .features import activation_grid, activations, filter_grid, first_layer_filters
+from .features import (activation_grid, activations, codes, dataset_bias, filter_grid,
+                       first_layer_filters, grid_layout, label_agreement, nearest_neighbours, pca,
+                       top_patches, tsne)
 from .localization import box_iou, energy_inside, evaluate, localize, pointing_game, segment
 
 __all__ = ["cam", "deconvnet", "gradcam", "gradients", "guided_backprop", "guided_gradcam",
            "integrated_gradients", "occlusion", "saliency", "smoothgrad", "activation_grid",
-           "activations", "filter_grid", "first_layer_filters", "box_iou", "energy_inside",
+           "activations", "filter_grid", "first_layer_filters", "codes", "dataset_bias",
+           "grid_layout", "label_agreement", "nearest_neighbours", "pca", "top_patches", "tsne", "box_iou", "energy_inside",
            "evaluate", "localize", "pointing_game", "segment"]

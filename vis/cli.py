@@ -10,9 +10,9 @@ file is written atomically) and exits with 130.
 import argparse
 import sys
 
-from .commands import engine, examples, features, maps, tour, weights
+from .commands import dataset, engine, examples, features, maps, tour, weights
 
-COMMANDS = (tour, features, maps, weights, engine, examples)
+COMMANDS = (tour, features, maps, dataset, weights, engine, examples)
 
 
 def build_parser():

@@ -201,7 +201,8 @@ def titled(picture, title, scale=None, min_width=256):
     pic = zoom(pic, max(1, -(-min_width // pic.shape[1])) if pic.shape[1] < min_width else 1)
     font = ImageFont.load_default(size=13)
     lines = str(title).split("\n")
-    W = pic.shape[1]
+    W = max(pic.shape[1], 8 + int(max(font.getlength(line) for line in lines)))
+    pic = np.pad(pic, ((0, 0), (0, W - pic.shape[1]), (0, 0)), constant_values=255)
     strip = Image.new("RGB", (W, 6 + 16 * len(lines)), "white")
     pen = ImageDraw.Draw(strip)
     for k, line in enumerate(lines):

@@ -15,6 +15,7 @@ class scores, a head without global average pooling) says so in one sentence.
 ``last_conv``       the ReLU after the last Conv2d: Grad-CAM's default layer
 ``spatial_layers``  layers with a (C, h, w) output
 ``gap_head``        (feature layer, linear layer) of a GAP -> Linear head (CAM)
+``code_layer``      the input of the last Linear: the "CNN code" (Krizhevsky 2012)
 ``input_size``      (H, W) the model was trained at
 ``channel_order``   "RGB" or "BGR", how the input stores colours
 ==================  ========================================================
@@ -26,11 +27,11 @@ Example:
     ('fc', 8, 'relu4_2', 'conv1_1')
     >>> net.output_shapes()[last_conv(net)]     # Grad-CAM's map: 8x8
     (64, 8, 8)
-    >>> gap_head(net)
-    ('relu4_2', 'fc')
+    >>> gap_head(net), code_layer(net)
+    (('relu4_2', 'fc'), 'gap')
 """
 
-from minicnn.layers import Conv2d, GlobalAvgPool, Linear, ReLU, Softmax
+from minicnn.layers import Conv2d, Dropout, GlobalAvgPool, Linear, ReLU, Softmax
 
 
 def _arch(net):
@@ -138,3 +139,19 @@ def input_size(net):
 def channel_order(net):
     """"RGB" or "BGR": the colour order of the network input (Caffe/Keras VGG: BGR)."""
     return net.meta.get("preprocess", {}).get("channel_order", "RGB").upper()
+
+
+def code_layer(net):
+    """The layer whose output feeds the last ``Linear`` (Dropouts skipped): the CNN code.
+
+    Krizhevsky et al. 2012, Sec. 6.1 use "the last, 4096-dimensional hidden
+    layer" (``relu7`` in VGG16/AlexNet); on ``tiny`` it is ``gap``. A net
+    without a Linear layer (a trunk) gives its last conv output.
+    """
+    linears = [i for i, layer in enumerate(net.layers) if isinstance(layer, Linear)]
+    if not linears or linears[-1] == 0:
+        return last_conv(net)
+    i = linears[-1] - 1
+    while i > 0 and isinstance(net.layers[i], Dropout):
+        i -= 1
+    return net.layers[i].name

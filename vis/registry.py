@@ -39,7 +39,11 @@ from .attribution.gradients import (deconvnet, guided_backprop, integrated_gradi
                                     saliency, smoothgrad)
 from .attribution.occlusion import occlusion
 from .features.activations import activations
+from .features.dataset_bias import dataset_bias
 from .features.filters import first_layer_filters
+from .features.neighbours import nearest_neighbours
+from .features.patches import top_patches
+from .features.tsne import tsne
 from .localization.segmentation import localize
 
 
@@ -86,12 +90,15 @@ class Method(NamedTuple):
 #: The tour's sections, in lecture order: id -> title.
 SECTIONS = {
     "network": "The network",
+    "units": "What units respond to, across the data",
     "gradients": "Gradients and rules",
     "beyond": "Beyond the gradient",
     "cam": "Class activation maps",
     "occlusion": "Occlusion",
     "localization": "Localization",
     "scores": "How well do they localize?",
+    "codes": "The space of CNN codes",
+    "bias": "Dataset bias",
 }
 
 _LAYER = Option("layer", str, None, "Selvaraju et al. 2017, Sec. 3: the last conv layer",
@@ -149,6 +156,36 @@ _RECORDS = [
                Option("source", str, "saliency", "Simonyan et al. 2014, Sec. 6 (saliency)",
                       "the map to start from", flag="--from"),),
            summary="map -> graph-cut segmentation -> box"),
+]
+
+_N = Option("n", int, 2000, "minicnn: 2,000 shapes test images (seed TEST_SEED)",
+           "shapes test images", positive=True)
+_RECORDS += [
+    Method("patches", "Maximally activating patches", "Zeiler & Fergus 2014, Sec. 2.1, "
+           "Fig. 2; Springenberg et al. 2015, Fig. 7", top_patches, "dataset", "units",
+           options=(Option("k", int, 9, "Zeiler & Fergus 2014, Fig. 2 (top 9)",
+                           "patches per channel", flag="-k", positive=True), _N),
+           summary="the top-k patches of each channel over a dataset, with their "
+                   "deconvnet and guided projections"),
+    Method("neighbours", "Nearest neighbours of CNN codes", "Krizhevsky et al. 2012, "
+           "Sec. 6.1, Fig. 4", nearest_neighbours, "dataset", "codes", options=(
+               Option("k", int, 6, "Krizhevsky et al. 2012, Fig. 4 (six images)",
+                      "neighbours", flag="-k", positive=True),
+               Option("metric", str, "l2", "Krizhevsky et al. 2012, Sec. 6.1 (Euclidean)",
+                      "l2 or cosine"),
+               _N._replace(default=1000, source="minicnn: 1,000 shapes test images")),
+           targets=(), summary="nearest neighbours in code space against pixel space"),
+    Method("embed", "t-SNE of CNN codes", "van der Maaten & Hinton 2008; Karpathy's "
+           "t-SNE of CNN codes", tsne, "dataset", "codes", options=(
+               Option("perplexity", float, 30.0, "van der Maaten & Hinton 2008, Sec. 3 "
+                      "(5-50; 30)", "t-SNE perplexity"),
+               Option("seed", int, 0, "minicnn: every random process takes a seed",
+                      "initial embedding seed"),
+               _N._replace(default=500, source="minicnn: 500 images, seconds on 2 cores")),
+           targets=(), summary="t-SNE and PCA maps of CNN codes, and a thumbnail grid"),
+    Method("bias", "Dataset bias: the watermark", "Lapuschkin et al. 2016, 2019",
+           dataset_bias, "dataset", "bias", options=(_N,), targets=(),
+           summary="a model trained with a watermark on one class, in numbers and CAMs"),
 ]
 
 #: Every method by name, in lecture order.

@@ -55,7 +55,8 @@ def test_every_public_method_function_has_a_record():
     """Each name vis exports from a method folder is a record's function (or a helper of one)."""
     recorded = {m.function.__name__ for m in METHODS.values()}
     helpers = {"activation_grid", "filter_grid", "gradients", "segment", "box_iou",
-               "energy_inside", "evaluate", "pointing_game"}
+               "energy_inside", "evaluate", "pointing_game", "codes", "grid_layout",
+               "label_agreement", "pca"}
     missing = [n for n in vis.__all__ if n not in recorded | helpers]
     assert not missing
 

@@ -108,6 +108,18 @@ def save(path, picture, force, title=None, scale=None):
     print(f"wrote {path}")
 
 
+def save_text(path, text, force):
+    """Write a text file (an HTML page) atomically, creating the folder."""
+    from minicnn.files import atomic_write
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")), force=force)
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists: use --force to overwrite") from None
+    print(f"wrote {path}")
+
+
 def class_label(net, k):
     from vis.netinfo import class_names
     return f"{class_names(net)[int(k)]} ({int(k)})"

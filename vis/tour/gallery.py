@@ -109,7 +109,10 @@ class Gallery:
         if self.methods:
             self.section_table(table, n_eval)
         self.files += page.write_tables(self.folder, self.arch, table, n_eval)
-        self.files.append(page.write_index(self.folder, self.arch, self.sections))
+        order = ["inputs"] + list(SECTIONS)              # the lecture's order
+        sections = dict(sorted(self.sections.items(), key=lambda kv: order.index(kv[0])
+                               if kv[0] in order else len(order)))
+        self.files.append(page.write_index(self.folder, self.arch, sections))
         bar.close()
         top = [{"name": nm, "label": (self.names[lb] if lb >= 0 else None), "top5": t}
                for nm, lb, t in zip(self.inputs.names, self.inputs.labels, self.top)]

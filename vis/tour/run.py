@@ -56,10 +56,12 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from vis.inputs import SHAPES_SIZE, load_images, shapes_samples
+from minicnn.zoo import list_models
 from vis.netinfo import class_names, has_scores, input_size
 
 from .gallery import Gallery
 from .page import GENERATOR
+from .dataset import bias_section, codes_section, units_section
 from .photo import photo_section
 
 #: The list of files a tour wrote, inside the tour's folder.
@@ -129,6 +131,10 @@ def _foreign_files(folder):
     return sorted(p.name for p in folder.iterdir() if p.name not in own)
 
 
+def _installed():
+    return {row["name"] for row in list_models() if row["installed"]}
+
+
 def _commit(tmp, out):
     """Move the finished folder into place; an older tour is removed only afterwards."""
     if not out.exists():
@@ -178,6 +184,10 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
     inputs = load_images(images, net) if images else shapes_samples(range(samples), net)
     n_eval = n_eval if input_size(net) == SHAPES_SIZE and has_scores(net) else 0
     extra = [photo_section] if images or not has_scores(net) else []
+    if not images and has_scores(net) and input_size(net) == SHAPES_SIZE and not quick:
+        extra += [units_section, codes_section]
+        if net.meta.get("arch") == "tiny" and "tiny_biased" in _installed():
+            extra.append(bias_section)
     tmp, lock = _prepare(out, force)
     try:
         names = class_names(net) if has_scores(net) else []
