@@ -38,6 +38,7 @@ def numerical_gradient(f, x, h=1e-5):
     Returns:
         grad: same shape as ``x``.
     """
+    # BEGIN SOLUTION gradient-check
     grad = np.zeros_like(x, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     for _ in it:
@@ -50,6 +51,7 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (fp - fm) / (2 * h)
     return grad
+    # END SOLUTION gradient-check
 
 
 def directional_check(f, x, grad, seed=0, h=1e-5):

@@ -71,8 +71,10 @@ def receptive_field(layers):
         if layer.window is None:
             continue
         KH, KW, sh, sw, ph, pw = layer.window
+        # BEGIN SOLUTION receptive-field
         for a, (k, s, p) in enumerate(((KH, sh, ph), (KW, sw, pw))):
             size[a] += (k - 1) * jump[a]
             offset[a] -= p * jump[a]
             jump[a] *= s
+        # END SOLUTION receptive-field
     return ReceptiveField(tuple(size), tuple(jump), tuple(offset))

@@ -64,6 +64,7 @@ def im2col(x, KH, KW, stride, pad):
     Returns:
         cols: (N, C*KH*KW, H'*W'), rows ordered (c, kh, kw).
     """
+    # BEGIN SOLUTION conv-forward
     xp = get_array_module(x)
     N, C, H, W = x.shape
     (sh, sw), (ph, pw) = stride, pad
@@ -75,6 +76,7 @@ def im2col(x, KH, KW, stride, pad):
         xpad, shape=(N, C, KH, KW, Ho, Wo),
         strides=(sN, sC, sH, sW, sH * sh, sW * sw))
     return view.reshape(N, C * KH * KW, Ho * Wo)
+    # END SOLUTION conv-forward
 
 
 def col2im(cols, x_shape, KH, KW, stride, pad):
@@ -87,6 +89,7 @@ def col2im(cols, x_shape, KH, KW, stride, pad):
     Returns:
         dx: (N, C, H, W).
     """
+    # BEGIN SOLUTION conv-backward
     xp = get_array_module(cols)
     N, C, H, W = x_shape
     (sh, sw), (ph, pw) = stride, pad
@@ -97,6 +100,7 @@ def col2im(cols, x_shape, KH, KW, stride, pad):
         for kw in range(KW):
             dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += cols[:, :, kh, kw]
     return dxpad[:, :, ph:ph + H, pw:pw + W]
+    # END SOLUTION conv-backward
 
 
 def conv2d_naive(x, W, b, stride=1, pad=0, groups=1):
@@ -204,6 +208,7 @@ class Conv2d(Layer):
         """dout: (N, F, H', W') -> dx: (N, C, H, W). ``rule`` does not change conv."""
         if self.x is None:
             raise self._backward_before_forward()
+        # BEGIN SOLUTION conv-backward
         N, F, Ho, Wo = dout.shape
         G = self.groups
         Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
@@ -225,6 +230,7 @@ class Conv2d(Layer):
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), self.x.shape,
                       *self.kernel_size, self.stride, self.padding)
+        # END SOLUTION conv-backward
 
 
 def _matmul_cols(W, cols, groups, out_shape):

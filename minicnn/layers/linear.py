@@ -50,14 +50,18 @@ class Linear(Layer):
     def forward(self, x):
         """x: (N, D) -> out: (N, M). Keeps ``self.x``."""
         self.output_shape(x.shape[1:])
+        # BEGIN SOLUTION linear
         self.x = x
         return x @ self.params["W"].T + self.params["b"]
+        # END SOLUTION linear
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, M) -> dx: (N, D)."""
         if self.x is None:
             raise self._backward_before_forward()
+        # BEGIN SOLUTION linear
         if param_grads:
             self.grads["W"] = dout.T @ self.x
             self.grads["b"] = dout.sum(axis=0)
         return dout @ self.params["W"]
+        # END SOLUTION linear

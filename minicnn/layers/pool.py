@@ -110,6 +110,7 @@ class MaxPool2d(Layer):
         out = slices[0]
         for s in slices[1:]:
             out = xp.maximum(out, s)
+        # BEGIN SOLUTION maxpool-switches
         # Switches: the first position k (in kh, kw order) that holds the max.
         # "Not the max" flags n_k fold into that index without a branch:
         # k* = n_0 * (1 + n_1 * (1 + n_2 * (1 + ...))), counting leading misses.
@@ -117,6 +118,7 @@ class MaxPool2d(Layer):
         self.switches = xp.zeros(out.shape, dtype=dtype)
         for k in range(len(slices) - 2, -1, -1):
             self.switches = (slices[k] != out).astype(dtype) * (1 + self.switches)
+        # END SOLUTION maxpool-switches
         self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
         return out
 
@@ -124,6 +126,7 @@ class MaxPool2d(Layer):
         """dout: (N, C, H', W') -> dx: (N, C, H, W). ``rule`` does not change max-pool."""
         if self.switches is None:
             raise self._backward_before_forward()
+        # BEGIN SOLUTION maxpool-switches
         xp = get_array_module(dout)
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         N, C, Ho, Wo = dout.shape
@@ -134,3 +137,4 @@ class MaxPool2d(Layer):
                 dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += dout * won
         H, W = self.x_shape[2] - 2 * ph, self.x_shape[3] - 2 * pw
         return dxpad[:, :, ph:ph + H, pw:pw + W]
+        # END SOLUTION maxpool-switches

@@ -32,6 +32,7 @@ CONV_CASES = [  # (C, F, kernel, stride, padding, groups, H, W)
 ]
 
 
+@pytest.mark.task("conv-forward")
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv_forward_matches_naive_loops(case, rng):
     C, F, k, s, p, g, H, W = case
@@ -43,6 +44,7 @@ def test_conv_forward_matches_naive_loops(case, rng):
     assert rel_error(out, expected) < 1e-12
 
 
+@pytest.mark.task("conv-backward")
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv_gradients(case, rng):
     C, F, k, s, p, g, H, W = case
@@ -51,6 +53,7 @@ def test_conv_gradients(case, rng):
     assert max(errors.values()) < 1e-7, errors
 
 
+@pytest.mark.task("conv-backward")
 def test_conv_weight_grads_only_when_asked(rng):
     conv = f64(Conv2d("conv", 3, 4, 3, padding=1, rng=rng))
     conv.forward(rng.standard_normal((1, 3, 5, 6)))
@@ -61,11 +64,13 @@ def test_conv_weight_grads_only_when_asked(rng):
     assert np.allclose(conv.grads["b"], 30.0)   # db = sum of dout over n, i, j
 
 
+@pytest.mark.task("relu-rules")
 def test_relu_gradient(rng):
     x = away_from_kinks(rng.standard_normal((2, 3, 5, 4)))
     assert check_layer(ReLU("relu"), x)["x"] < 1e-9
 
 
+@pytest.mark.task("maxpool-switches")
 @pytest.mark.parametrize("kernel,stride,padding,H,W", [
     (2, None, 0, 8, 6), (3, 2, 0, 9, 7), (3, 2, 1, 8, 5), ((2, 3), (1, 2), 0, 5, 9)])
 def test_maxpool_gradient(kernel, stride, padding, H, W, rng):
@@ -84,6 +89,7 @@ def test_maxpool_forward_is_window_max(rng):
     assert np.array_equal(out, expected)
 
 
+@pytest.mark.task("maxpool-switches")
 def test_maxpool_switches_on_a_known_4x4():
     x = np.array([[1, 5, 2, 0],
                   [3, 4, 8, 1],
@@ -99,6 +105,7 @@ def test_maxpool_switches_on_a_known_4x4():
     assert np.array_equal(dx[0, 0], expected)
 
 
+@pytest.mark.task("maxpool-switches")
 def test_overlapping_pool_sums_into_a_shared_winner():
     x = np.zeros((1, 1, 5, 5))
     x[0, 0, 2, 2] = 1.0                       # in all four 3x3/2 windows
@@ -108,11 +115,13 @@ def test_overlapping_pool_sums_into_a_shared_winner():
     assert dx[0, 0, 2, 2] == 4 and dx.sum() == 4
 
 
+@pytest.mark.task("linear")
 def test_linear_gradients(rng):
     errors = check_layer(f64(Linear("fc", 7, 5, rng=rng)), rng.standard_normal((3, 7)))
     assert max(errors.values()) < 1e-8
 
 
+@pytest.mark.task("gradient-check")
 def test_gap_and_flatten_gradients(rng):
     x = rng.standard_normal((2, 3, 5, 4))
     assert check_layer(GlobalAvgPool("gap"), x)["x"] < 1e-9
@@ -124,6 +133,7 @@ def test_flatten_order_is_c_h_w():
     assert np.array_equal(Flatten("f").forward(x)[1], x[1].ravel())
 
 
+@pytest.mark.task("gradient-check")
 @pytest.mark.parametrize("size", [5, 4, 1])
 def test_lrn_gradient(size, rng):
     lrn = LRN("norm", size=size, alpha=0.3, beta=0.75, k=2.0)  # large alpha: a real test
@@ -138,6 +148,7 @@ def test_lrn_forward_matches_formula(rng):
     assert np.allclose(y[0, c], expected)
 
 
+@pytest.mark.task("gradient-check")
 def test_softmax_gradient_and_rows(rng):
     x = rng.standard_normal((3, 6)) * 3
     layer = Softmax("prob")
@@ -195,6 +206,7 @@ def test_conv_shape_errors_name_the_layer(rng):
         Linear("fc6", 10, 2).forward(np.zeros((1, 9)))
 
 
+@pytest.mark.task("conv-backward")
 @pytest.mark.parametrize("case", [c for c in CONV_CASES if c[3] == 1 and c[5] == 1])
 def test_conv_fast_dx_equals_col2im_reference(case, rng):
     C, F, k, s, p, g, H, W = case
@@ -207,6 +219,8 @@ def test_conv_fast_dx_equals_col2im_reference(case, rng):
     assert rel_error(fast, conv.backward(dout)) < 1e-13
 
 
+@pytest.mark.task("conv-forward")
+@pytest.mark.task("conv-backward")
 def test_conv_training_mode_caches_columns(rng):
     conv = f64(Conv2d("conv", 2, 3, 3, padding=1, rng=rng))
     x = rng.standard_normal((2, 2, 5, 6))
@@ -218,6 +232,7 @@ def test_conv_training_mode_caches_columns(rng):
     assert check_layer(conv, x)["W"] < 1e-8
 
 
+@pytest.mark.task("maxpool-switches")
 def test_maxpool_ties_go_to_the_first_position():
     """All-zero windows (dead ReLUs) route to (0, 0), like PyTorch: deconvnet relies on it."""
     pool = MaxPool2d("pool", 2)
@@ -250,6 +265,7 @@ def test_large_maps_take_the_row_shift_path_and_agree(rng):
     assert rel_error(dx, conv.backward(dout)) < 1e-13
 
 
+@pytest.mark.task("conv-backward")
 @pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 0)])
 def test_transposed_convolution_equals_col2im(pad, rng):
     """dx of a stride-1 conv as a conv with flipped kernels = col2im(W.T @ dout)."""
@@ -281,6 +297,7 @@ def _pool_backward_naive(dout, switches, x_shape, kernel, stride, pad):
     return dxpad[:, :, ph:ph + H, pw:pw + W]
 
 
+@pytest.mark.task("maxpool-switches")
 @pytest.mark.parametrize("kernel,stride,padding,H,W", POOL_CASES)
 def test_maxpool_forward_switches_and_backward_match_the_loops(kernel, stride, padding,
                                                                H, W, rng):

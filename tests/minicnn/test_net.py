@@ -105,6 +105,7 @@ def test_summary_counts_parameters():
     assert models.alexnet_caffe().num_params() == 60_965_224  # Caffe bvlc_alexnet
 
 
+@pytest.mark.task("receptive-field")
 def test_receptive_fields_of_vgg16():
     vgg = models.vgg16()
     # Known values: conv1_2 sees 5x5, pool1 6x6 with stride 2, conv5_3 196, pool5 212.
@@ -117,6 +118,7 @@ def test_receptive_fields_of_vgg16():
         vgg.receptive_field("fc6")
 
 
+@pytest.mark.task("receptive-field")
 def test_receptive_field_box_is_exactly_what_the_unit_sees(rng):
     """Perturb the input pixel by pixel: a unit changes iff the pixel is in its box."""
     layers = [Conv2d("c1", 1, 2, (3, 2), stride=(1, 2), padding=(1, 0), rng=rng), ReLU("r1"),
@@ -138,6 +140,7 @@ def test_receptive_field_box_is_exactly_what_the_unit_sees(rng):
     assert (dx[0, 0] != 0).any()
 
 
+@pytest.mark.task("receptive-field")
 def test_receptive_field_is_a_named_tuple_with_xy_boxes():
     rf = models.vgg16(seed=None).receptive_field("pool1")
     assert isinstance(rf, tuple) and rf._fields == ("size", "stride", "offset")

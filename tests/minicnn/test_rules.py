@@ -13,6 +13,7 @@ from minicnn.layers import RULES, Conv2d, Linear, MaxPool2d, ReLU
 from minicnn.net import Net
 
 
+@pytest.mark.task("relu-rules")
 def test_relu_rule_table_by_hand():
     x = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
     dout = np.array([1.0, -1.0, 5.0, 4.0, -3.0, 0.5])
@@ -59,6 +60,7 @@ def _small_net(rng, positive):
     return net
 
 
+@pytest.mark.task("relu-rules")
 def test_all_rules_agree_when_everything_is_positive(rng):
     net = _small_net(rng, positive=True)
     x = np.abs(rng.standard_normal((2, 2, 6, 4))) + 0.1
@@ -71,6 +73,7 @@ def test_all_rules_agree_when_everything_is_positive(rng):
     assert np.array_equal(grads["gradient"], grads["guided"])
 
 
+@pytest.mark.task("relu-rules")
 def test_rules_differ_exactly_where_the_table_says(rng):
     """Check each ReLU of a mixed-sign net: its dx under each rule obeys the table."""
     net = _small_net(rng, positive=False)
@@ -93,6 +96,7 @@ def test_rules_differ_exactly_where_the_table_says(rng):
     assert not np.allclose(dx["deconvnet"], dx["guided"])
 
 
+@pytest.mark.task("relu-rules")
 def test_guided_is_nonnegative_through_relus(rng):
     """Guided backprop (and deconvnet) send back only positive signal at every ReLU."""
     net = _small_net(rng, positive=False)

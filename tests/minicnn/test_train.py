@@ -10,6 +10,8 @@ from minicnn.optim import SGD, Adam
 from minicnn.train import accuracy, train
 
 
+@pytest.mark.task("softmax-cross-entropy")
+@pytest.mark.task("gradient-check")
 def test_cross_entropy_value_and_gradient(rng):
     s = rng.standard_normal((4, 5)) * 3
     y = np.array([0, 4, 2, 2])
@@ -20,6 +22,7 @@ def test_cross_entropy_value_and_gradient(rng):
     assert rel_error(num, d) < 1e-8
 
 
+@pytest.mark.task("softmax-cross-entropy")
 def test_cross_entropy_is_stable_for_huge_scores():
     loss, d = softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, -1000.0]]), np.array([1, 0]))
     assert np.isclose(loss, 500.0) and np.isfinite(d).all()

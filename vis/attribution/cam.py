@@ -97,9 +97,11 @@ def cam(net, x, target=None):
     feature, fc = gap_head(net)
     xp = get_array_module(x)
     idx = class_indices(net.forward(x, until=score_layer(net)), resolve(net, target))
+    # BEGIN SOLUTION cam
     f = net.outputs[feature]                                  # (N, K, h, w)
     w = net[fc].params["W"][xp.asarray(idx)]                  # (N, K)
     maps = xp.einsum("nk,nkhw->nhw", w.astype(f.dtype, copy=False), f)
+    # END SOLUTION cam
     return _result(maps, x, idx, feature)
 
 
@@ -139,8 +141,10 @@ def gradcam(net, x, target=None, layer=None, relu=True):
                          f"{layer} {what}")
     dA = net.backward(grads, until=layer)                     # dy^c/dA, (N, K, h, w)
     xp = get_array_module(dA)
+    # BEGIN SOLUTION gradcam-weights
     alpha = dA.mean(axis=(2, 3))                              # Eq. 1, (N, K)
     maps = xp.einsum("nk,nkhw->nhw", alpha, A)                # Eq. 2, before ReLU
+    # END SOLUTION gradcam-weights
     return _result(xp.maximum(maps, 0) if relu else maps, x, used, layer)
 
 

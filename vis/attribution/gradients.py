@@ -96,8 +96,10 @@ def saliency(net, x, target=None, grayscale=False):
     Returns:
         (N, H, W) non-negative map.
     """
+    # BEGIN SOLUTION saliency
     g = np.abs(gradients(net, x, target))
     return g.sum(axis=1) if grayscale else g.max(axis=1)
+    # END SOLUTION saliency
 
 
 def deconvnet(net, x, target=None):

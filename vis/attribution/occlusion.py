@@ -119,6 +119,7 @@ def occlusion(net, x, target=None, window=8, stride=4, fill=0.0, batch_size=64,
     for s in range(N):
         for b0 in range(0, len(boxes), batch_size):
             chunk = boxes[b0:b0 + batch_size]
+            # BEGIN SOLUTION occlusion
             xb = xp.repeat(x[s:s + 1], len(chunk), axis=0)
             for k, (y, x0) in enumerate(chunk):
                 xb[k, :, y:y + window, x0:x0 + window] = fill
@@ -128,6 +129,7 @@ def occlusion(net, x, target=None, window=8, stride=4, fill=0.0, batch_size=64,
             else:
                 grid_s[s, b0:b0 + len(chunk)] = base[s, idx[s]] - S[:, idx[s]]
                 grid_p[s, b0:b0 + len(chunk)] = probs[s, idx[s]] - softmax(S)[:, idx[s]]
+            # END SOLUTION occlusion
             bar.update()
     bar.close()
     grid_s = grid_s.reshape(N, len(ys), len(xs))

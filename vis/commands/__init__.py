@@ -7,6 +7,7 @@
 ``weights.py``   ``weights list|fetch|convert``
 ``engine.py``    ``summary``, ``bench``, ``train-tiny``
 ``examples.py``  ``examples --list | run NN | notebooks``
+``homework.py``  ``homework make | grade``: a student copy and its grading
 ``common.py``    the steps they share: model, inputs, targets, saving
 ===============  ==========================================================
 """
