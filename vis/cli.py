@@ -10,9 +10,10 @@ file is written atomically) and exits with 130.
 import argparse
 import sys
 
-from .commands import dataset, engine, examples, features, homework, maps, tour, weights
+from .commands import (dataset, engine, examples, features, homework, maps, synthesis, tour,
+                       weights)
 
-COMMANDS = (tour, features, maps, dataset, weights, engine, examples, homework)
+COMMANDS = (tour, features, maps, dataset, synthesis, weights, engine, examples, homework)
 
 
 def build_parser():

@@ -45,6 +45,8 @@ from .features.neighbours import nearest_neighbours
 from .features.patches import top_patches
 from .features.tsne import tsne
 from .localization.segmentation import localize
+from .synthesis import (activation_maximization, class_model, deepdream, invert, style_transfer,
+                        texture)
 
 
 class Option(NamedTuple):
@@ -98,6 +100,10 @@ SECTIONS = {
     "localization": "Localization",
     "scores": "How well do they localize?",
     "codes": "The space of CNN codes",
+    "wants": "What the net wants to see",
+    "inversion": "Inverting features",
+    "style": "Texture and style",
+    "dream": "DeepDream",
     "bias": "Dataset bias",
 }
 
@@ -186,6 +192,47 @@ _RECORDS += [
     Method("bias", "Dataset bias: the watermark", "Lapuschkin et al. 2016, 2019",
            dataset_bias, "dataset", "bias", options=(_N,), targets=(),
            summary="a model trained with a watermark on one class, in numbers and CAMs"),
+]
+
+_STEPS = "minicnn: steps that finish in seconds on 2 cores"
+_RECORDS += [
+    Method("class-model", "Class model visualization", "Simonyan et al. 2014, Sec. 2",
+           class_model, "image", "wants", options=(
+               Option("objective", str, "score", "Simonyan et al. 2014, Sec. 2 (the score, "
+                      "not the posterior)", "score or probability"),
+               Option("steps", int, 100, _STEPS, "optimization steps", positive=True)),
+           targets=("class",), summary="the image that maximizes a class score"),
+    Method("maximize", "Activation maximization", "Erhan et al. 2009; Yosinski et al. 2015, "
+           "Table 1", activation_maximization, "image", "wants", options=(
+               Option("preset", str, "yosinski-3", "Yosinski et al. 2015, Table 1, row 3",
+                      "regularization preset"),
+               Option("steps", int, None, "the preset's", "optimization steps",
+                      positive=True)),
+           targets=("unit",), summary="the image that maximizes a unit, with image priors"),
+    Method("invert", "Feature inversion", "Mahendran & Vedaldi 2015, Eq. 1", invert, "image",
+           "inversion", options=(
+               Option("steps", int, 200, "Mahendran & Vedaldi 2015 (L-BFGS-B evaluations, "
+                      "minicnn's budget)", "L-BFGS-B evaluations", positive=True),),
+           targets=(), summary="an image whose features at a layer match a photo's"),
+    Method("texture", "Texture synthesis", "Gatys et al. 2015, Sec. 2", texture, "image",
+           "style", options=(
+               Option("steps", int, 200, "minicnn: L-BFGS-B evaluations that fit in a minute",
+                      "L-BFGS-B evaluations", positive=True),),
+           targets=(), summary="a texture matching a photo's Gram matrices"),
+    Method("style", "Neural style transfer", "Gatys et al. 2016, Sec. 2-3", style_transfer,
+           "image", "style", options=(
+               Option("preset", str, "gatys2016", "Gatys et al. 2016 (alpha/beta 1e-3)",
+                      "gatys2016, pytorch-tutorial or cs231n"),
+               Option("steps", int, None, "the preset's", "steps or L-BFGS-B evaluations",
+                      positive=True)),
+           targets=(), summary="a photo's content in another's style"),
+    Method("dream", "DeepDream", "Mordvintsev et al. 2015", deepdream, "image", "dream",
+           options=(
+               Option("octaves", int, 4, "Mordvintsev et al. 2015 (deepdream.ipynb: 4 "
+                      "octaves of 1.4)", "octaves", positive=True),
+               Option("steps", int, 10, "Mordvintsev et al. 2015 (10 per octave)",
+                      "steps per octave", positive=True)),
+           targets=(), summary="amplify what a layer sees in a photo"),
 ]
 
 #: Every method by name, in lecture order.

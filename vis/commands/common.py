@@ -53,6 +53,11 @@ def inputs(args, net):
     return shapes_samples(args.sample if args.sample is not None else [0], net)
 
 
+def shapes_samples_images(indices, net):
+    """RGB (N, 3, 64, 64) of shapes test samples (``vis.inputs.shapes_samples``)."""
+    return shapes_samples(indices, net).images
+
+
 def out_of_domain_note(net, inputs_):
     """One sentence when photos are given to the shapes model, which knows 8 shapes only."""
     if inputs_.boxes is None and net.meta.get("arch") == "tiny":
