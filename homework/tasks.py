@@ -113,6 +113,11 @@ TASKS = (
          "class target)",
          "Zeiler & Fergus 2014, Sec. 4.2 (docstring of vis/attribution/occlusion.py)",
          ("vis/attribution/occlusion.py::vis.attribution.occlusion",)),
+    Task("tsne-perplexity", "t-SNE: bisection on beta for the target perplexity", 10,
+         "for every row i bisect beta_i until Perp(P_i) = exp(H_nats) is within tol of the "
+         "perplexity: a row with too many neighbours raises beta (doubling while there is no "
+         "upper bound), too few lowers it",
+         "van der Maaten & Hinton 2008, Sec. 2 (docstring of vis/features/tsne.py)"),
 )
 
 #: Tasks of the methods still being written: marked in their files once they settle.
@@ -141,11 +146,6 @@ PENDING = (
          "preprocessed input",
          "Goodfellow et al. 2015, Sec. 3 (docstring of vis/adversarial/fgsm.py)",
          ("vis/adversarial/fgsm.py::vis.adversarial.fgsm",)),
-    Task("tsne-perplexity", "t-SNE: bisection on beta for the target perplexity", 10,
-         "for every row i bisect beta_i until Perp(P_i) = exp(H_nats) is within tol of the "
-         "perplexity: a row with too many neighbours raises beta (doubling while there is no "
-         "upper bound), too few lowers it",
-         "van der Maaten & Hinton 2008, Sec. 2 (docstring of vis/features/tsne.py)"),
 )
 
 

@@ -78,7 +78,7 @@ def test_catalogue_matches_the_folder_and_the_lecture_order():
     numbers = sorted(set(ex.EXAMPLES) | set(ex.RESERVED))
     assert numbers == [f"{k:02d}" for k in range(1, len(numbers) + 1)]   # no gaps
     assert list(ex.EXAMPLES) == sorted(ex.EXAMPLES)
-    assert ex.RESERVED["06"] == "maximally activating patches"            # after activations
+    assert ex.EXAMPLES["06"].stem == "06_top_patches"                     # after activations
 
 
 @pytest.mark.parametrize("number", list(ex.EXAMPLES))
@@ -166,6 +166,39 @@ def test_printed_numbers_are_what_the_lectures_say(runs):
     assert printed(proc, r"Grad-CAM - ReLU\(CAM\)")[0] < 1e-5   # Grad-CAM generalises CAM
 
 
+def test_printed_numbers_of_the_dataset_examples(runs):
+    """06, 16, 17: the lesson of each, as a number it prints."""
+    for number in ("06", "16", "17"):
+        proc = runs(number)[1]
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = runs("06")[1]
+    chance = printed(proc, r"^1000 test images; chance level")[-1]
+    first, last = printed(proc, r"^relu1_2: ")[-1], printed(proc, r"^relu4_2: 64 channels")[-1]
+    assert last > first + 0.2 and last > chance + 0.2       # deeper units: more class-specific
+    assert "merged == one pass over 1000 images: True" in proc.stdout     # the merge is exact
+    for rule in ("deconvnet", "guided"):                    # zero outside the receptive field
+        assert printed(proc, rf"^{rule}: share of the projection outside")[0] == 0.0
+    deconvnet, guided = printed(proc, r"^relu4_2: projections of one channel alike")
+    assert guided < deconvnet
+    proc = runs("16")[1]
+    assert printed(proc, r"code space: neighbours")[0] > 0.8      # Krizhevsky Fig. 4 ...
+    pixel, chance = printed(proc, r"pixel space: neighbours")
+    assert pixel < chance + 0.05                                   # ... pixels: near chance
+    _, _, perp, worst = printed(proc, r"^perplexity 30: point 0")
+    assert perp == 30.0 and worst <= 1e-5                          # Perp = 2^H, every row
+    assert printed(proc, r"^t-SNE 2-D map")[0] > printed(proc, r"^PCA 2-D map")[0] + 0.2
+    proc = runs("17")[1]
+    assert min(printed(proc, r"^accuracy, test set biased as in training")) > 0.9   # looks fine
+    biased, clean = printed(proc, r"recognised, without it")
+    assert biased < 0.1 < 0.8 < clean                       # no mark, no heart: the bias
+    area = printed(proc, r"^the mark covers")[0] / 100
+    biased, clean = printed(proc, r"^CAM energy in the mark's box")
+    assert biased > 4 * area > 4 * clean                    # the evidence sits on the mark
+    called = printed(proc, r"^tiny_biased: other classes called")[1::2]
+    assert called[-1] > 0.5 and all(np.diff(called) >= 0)   # follows the mark's weight
+    assert printed(proc, r"^tiny: other classes called")[-1] < 0.15
+
+
 def test_examples_are_deterministic_from_their_seed(runs, tmp_path):
     """03 again through ``minicnn examples run``, 09 again with a notebook kernel's
     arguments: the same PNG bytes and the same printed numbers."""
@@ -200,9 +233,8 @@ def test_a_folder_that_is_not_empty_is_refused_without_force(tmp_path):
 
 
 @pytest.mark.parametrize("number, words", [("99", "unknown example '99'"),
-                                           ("06", "06 (maximally activating patches) is not "
-                                            "written yet"),
-                                           ("conv", "unknown example 'conv'")])
+                                           ("conv", "unknown example 'conv'")] + [
+    (k, f"{k} ({topic}) is not written yet") for k, topic in list(ex.RESERVED.items())[:1]])
 def test_unknown_or_reserved_number_lists_the_valid_ones(number, words, tmp_path):
     with pytest.raises(ValueError) as err:
         command("run", number, "--out", str(tmp_path / "x"))

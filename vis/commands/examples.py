@@ -17,8 +17,8 @@ nbformat.
 Example:
     >>> EXAMPLES["03"].stem, EXAMPLES["03"].model
     ('03_relu_rules', 'tiny')
-    >>> RESERVED["06"]
-    'maximally activating patches'
+    >>> EXAMPLES["06"].title, "06" in RESERVED
+    ('Maximally activating patches', False)
 """
 
 import os
@@ -62,6 +62,9 @@ EXAMPLES = {e.number: e for e in [
     Example("05", "05_activations_filters", "Activations and filters", "tiny", 3,
             ("filters.png", "activations_relu1_2.png", "activations_relu2_2.png",
              "activations_relu3_2.png", "activations_relu4_2.png")),
+    Example("06", "06_top_patches", "Maximally activating patches", "tiny", 17,
+            ("patches_relu2_2.png", "patches_relu3_2.png", "patches_relu4_2.png",
+             "guided_relu4_2.png")),
     Example("07", "07_saliency_localization",
             "Saliency maps and weakly supervised localization", "tiny", 5,
             ("saliency.png", "localization.png")),
@@ -73,18 +76,20 @@ EXAMPLES = {e.number: e for e in [
              "guided_gradcam.png")),
     Example("10", "10_occlusion", "Occlusion sensitivity", "tiny", 21,
             ("occlusion.png", "occlusion_windows.png")),
+    Example("16", "16_cnn_codes_tsne", "CNN codes, nearest neighbours and t-SNE", "tiny", 18,
+            ("neighbours_code.png", "neighbours_pixel.png", "pca.png", "tsne.png",
+             "tsne_perplexity.png", "tsne_grid.png")),
+    Example("17", "17_dataset_bias", "Dataset bias: a watermark the model learned", "tiny", 22,
+            ("bias_cam.png", "bias_gradcam.png", "bias_mark_strength.png")),
 ]}
 
 #: Numbers kept for the lecture topics whose examples come later.
 RESERVED = {
-    "06": "maximally activating patches",
     "11": "class models and activation maximization",
     "12": "feature inversion",
     "13": "texture synthesis and style transfer",
     "14": "DeepDream",
     "15": "adversarial examples and the one-pixel attack",
-    "16": "CNN codes and t-SNE",
-    "17": "dataset bias",
 }
 
 #: The time limit of one example (issue 12: under 60 s on a laptop CPU).

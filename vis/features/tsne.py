@@ -129,6 +129,7 @@ def conditional_probabilities(sq_dist, perplexity, tol=1e-5, max_iter=200):
     lo, hi = np.zeros(N), np.full(N, np.inf)
     perp = np.zeros(N)
     active = np.arange(N)
+    # BEGIN SOLUTION tsne-perplexity
     for _ in range(max_iter):
         P = np.exp(-D[active] * beta[active, None])
         sumP = P.sum(axis=1)
@@ -144,6 +145,7 @@ def conditional_probabilities(sq_dist, perplexity, tol=1e-5, max_iter=200):
         active = active[keep]
         if active.size == 0:
             break
+    # END SOLUTION tsne-perplexity
     if active.size:
         warnings.warn(f"t-SNE: {active.size} point(s) did not reach perplexity "
                       f"{perplexity} within {tol} (duplicate points?), e.g. point "

@@ -41,6 +41,7 @@ def ours(gap_codes):
     return tsne(gap_codes[0], seed=0)
 
 
+@pytest.mark.task("tsne-perplexity")
 def test_perplexity_search_hits_the_target():
     X = np.random.default_rng(0).standard_normal((300, 10))
     for target in (5.0, 30.0, 100.0):
