@@ -222,7 +222,7 @@ _RECORDS += [
     Method("style", "Neural style transfer", "Gatys et al. 2016, Sec. 2-3", style_transfer,
            "image", "style", options=(
                Option("preset", str, "gatys2016", "Gatys et al. 2016 (alpha/beta 1e-3)",
-                      "gatys2016, pytorch-tutorial or cs231n"),
+                      "gatys2016, gatys-code, pytorch or cs231n"),
                Option("steps", int, None, "the preset's", "steps or L-BFGS-B evaluations",
                       positive=True)),
            targets=(), summary="a photo's content in another's style"),

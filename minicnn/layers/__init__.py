@@ -1,5 +1,6 @@
 """The layers, one concept per file."""
 
+from .avgpool import AvgPool2d
 from .base import RULES, Layer, check_rule
 from .conv import Conv2d, col2im, conv2d_naive, im2col
 from .dropout import Dropout
@@ -10,6 +11,6 @@ from .relu import ReLU
 from .reshape import Flatten, GlobalAvgPool
 from .softmax import Softmax
 
-__all__ = ["RULES", "Layer", "check_rule", "Conv2d", "col2im", "conv2d_naive", "im2col",
+__all__ = ["AvgPool2d", "RULES", "Layer", "check_rule", "Conv2d", "col2im", "conv2d_naive", "im2col",
            "Dropout", "Linear", "LRN", "MaxPool2d", "maxpool2d_naive", "ReLU", "Flatten",
            "GlobalAvgPool", "Softmax"]

@@ -52,6 +52,7 @@ class AvgPool2d(Layer):
         self.stride = self.kernel_size if stride is None else _pair(stride)
         self.padding = _pair(padding)
         self.window = self.kernel_size + self.stride + self.padding
+        self.x_shape = None             # the padded input's shape, set by forward
 
     def output_shape(self, in_shape):
         if len(in_shape) != 3:
@@ -80,7 +81,7 @@ class AvgPool2d(Layer):
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, C, H', W') -> dx: (N, C, H, W). ``rule`` does not change average pooling."""
-        if not hasattr(self, "x_shape"):
+        if self.x_shape is None:
             raise self._backward_before_forward()
         xp = get_array_module(dout)
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
