@@ -14,9 +14,13 @@ from .features import (activation_grid, activations, codes, dataset_bias, filter
                        first_layer_filters, grid_layout, label_agreement, nearest_neighbours, pca,
                        top_patches, tsne)
 from .localization import box_iou, energy_inside, evaluate, localize, pointing_game, segment
+from .synthesis import (activation_maximization, average_pooling, class_model, deepdream, invert,
+                        invert_layers, style_transfer, texture)
 
 __all__ = ["cam", "deconvnet", "gradcam", "gradients", "guided_backprop", "guided_gradcam",
            "integrated_gradients", "occlusion", "saliency", "smoothgrad", "activation_grid",
            "activations", "filter_grid", "first_layer_filters", "codes", "dataset_bias",
            "grid_layout", "label_agreement", "nearest_neighbours", "pca", "top_patches", "tsne", "box_iou", "energy_inside",
-           "evaluate", "localize", "pointing_game", "segment"]
+           "evaluate", "localize", "pointing_game", "segment", "activation_maximization",
+           "average_pooling", "class_model", "deepdream", "invert", "invert_layers",
+           "style_transfer", "texture"]

@@ -56,7 +56,7 @@ def test_every_public_method_function_has_a_record():
     recorded = {m.function.__name__ for m in METHODS.values()}
     helpers = {"activation_grid", "filter_grid", "gradients", "segment", "box_iou",
                "energy_inside", "evaluate", "pointing_game", "codes", "grid_layout",
-               "label_agreement", "pca"}
+               "label_agreement", "pca", "invert_layers", "average_pooling"}
     missing = [n for n in vis.__all__ if n not in recorded | helpers]
     assert not missing
 

@@ -63,6 +63,7 @@ from .gallery import Gallery
 from .page import GENERATOR
 from .dataset import bias_section, codes_section, units_section
 from .photo import photo_section
+from .synthesis import real_sections, wants_section
 
 #: The list of files a tour wrote, inside the tour's folder.
 MANIFEST = ".minicnn-tour"
@@ -188,6 +189,10 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
         extra += [units_section, codes_section]
         if net.meta.get("arch") == "tiny" and "tiny_biased" in _installed():
             extra.append(bias_section)
+        extra.append(wants_section)
+        if "vgg16_hed" in _installed():
+            from minicnn import models
+            extra += real_sections(models.load("vgg16_hed"))
     tmp, lock = _prepare(out, force)
     try:
         names = class_names(net) if has_scores(net) else []
