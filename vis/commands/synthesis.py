@@ -45,10 +45,16 @@ def _model(args):
 
 def _photo(path, which, size):
     """An RGB photo in [0, 1] (3, size, size): the given file or matplotlib's sample."""
+    import warnings
     if path is None:
         import matplotlib.cbook
         path = matplotlib.cbook.get_sample_data(SAMPLES[which], asfileobj=False)
-    return load_image(path, size=size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = load_image(path, size=size)
+    for w in caught:
+        print(f"note: {w.message}")
+    return image
 
 
 def _size(args, net):
@@ -154,13 +160,15 @@ def _dream(args):
 
 def register(sub):
     """The synthesis commands."""
-    out = common.model_parent()
     handlers = {"class-model": _class_model, "maximize": _maximize, "invert": _invert,
                 "texture": _texture, "style": _style, "dream": _dream}
     for name, handler in handlers.items():
         rec, d = METHODS[name], defaults(name)
-        p = sub.add_parser(name, parents=[out], help=rec.summary, conflict_handler="resolve",
+        p = sub.add_parser(name, help=rec.summary,
                            description=f"{rec.title} ({rec.paper}): {rec.summary}.")
+        p.add_argument("--out", default="out", metavar="DIR",
+                       help="folder for the PNGs (default: out/)")
+        p.add_argument("--force", action="store_true", help="overwrite existing files")
         p.add_argument("--model", default=None, metavar="NAME",
                        help="default: tiny for class-model; vgg16_hed when installed, else "
                             "tiny, for the others")

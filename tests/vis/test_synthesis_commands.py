@@ -1,0 +1,63 @@
+"""The synthesis subcommands (vis/commands/synthesis.py), with tiny budgets."""
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minicnn import models
+from vis import cli
+
+
+def run(*argv):
+    return cli.main([str(a) for a in argv])
+
+
+def pixels(path):
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def test_class_model_writes_images_and_a_loss_plot(tmp_path, capsys):
+    assert run("class-model", "--target", "star", "circle", "--steps", 8, "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    score = float(re.search(r"score ([-0-9.e+]+)", out).group(1))
+    assert score > 1.0                                    # ascent raised the class scores
+    picture = pixels(tmp_path / "tiny_class_model_score.png")
+    assert picture.shape[1] >= 2 * 192 and np.ptp(picture) > 0
+    assert np.ptp(pixels(tmp_path / "tiny_class_model_score_loss.png")) > 0
+    assert run("class-model", "--target", "hexagon", "--out", tmp_path / "x") == 2
+    assert "hexagon" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("argv, files", [
+    (["maximize", "--channels", "0", "3", "--steps", "4"], ["tiny_maximize_relu4_2.png"]),
+    (["invert", "--sample", "0", "--layer", "relu2_2", "--steps", "4"],
+     ["tiny_invert_relu2_2.png"]),
+    (["texture", "--steps", "4"], ["tiny_texture.png"]),
+    (["dream", "--octaves", "1", "--steps", "2"], ["tiny_dream.png"]),
+])
+def test_each_synthesis_command_on_tiny(argv, files, tmp_path):
+    assert run(*argv, "--model", "tiny", "--out", tmp_path) == 0
+    for name in files:
+        assert np.ptp(pixels(tmp_path / name)) > 0
+        assert (tmp_path / name.replace(".png", "_loss.png")).is_file()
+
+
+def test_bad_synthesis_input_is_one_line(tmp_path, capsys):
+    for argv, words in ((["maximize", "--preset", "nope"], "nope"),
+                        (["style", "--model", "tiny"], "relu5_1"),
+                        (["dream", "--layer", "conv9"], "conv9")):
+        assert run(*argv, "--steps", 2, "--out", tmp_path / "o") == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("minicnn: error:") and "\n" not in err and words in err, err
+
+
+def test_style_on_the_real_vgg16(tmp_path, capsys):
+    try:
+        models.load("vgg16_hed")
+    except FileNotFoundError:
+        pytest.skip("vgg16_hed is not installed")
+    assert run("style", "--size", 48, "--steps", 4, "--out", tmp_path) == 0
+    assert (tmp_path / "vgg16_hed_style_gatys2016.png").is_file()
