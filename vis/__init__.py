@@ -8,6 +8,8 @@ its own name: ``vis.saliency``, ``vis.cam``, ``vis.occlusion``,
 method has one record in ``registry.py``.
 """
 
+from .adversarial import (adversarial_patch, attack_summary, fgsm, fooling_image, one_pixel, pgd,
+                          robustness_curve, universal_perturbation)
 from .attribution import (cam, deconvnet, gradcam, gradients, guided_backprop, guided_gradcam,
                           integrated_gradients, occlusion, saliency, smoothgrad)
 from .features import (activation_grid, activations, codes, dataset_bias, filter_grid,
@@ -23,4 +25,5 @@ __all__ = ["cam", "deconvnet", "gradcam", "gradients", "guided_backprop", "guide
            "grid_layout", "label_agreement", "nearest_neighbours", "pca", "top_patches", "tsne", "box_iou", "energy_inside",
            "evaluate", "localize", "pointing_game", "segment", "activation_maximization",
            "average_pooling", "class_model", "deepdream", "invert", "invert_layers",
-           "style_transfer", "texture"]
+           "style_transfer", "texture", "adversarial_patch", "attack_summary", "fgsm",
+           "fooling_image", "one_pixel", "pgd", "robustness_curve", "universal_perturbation"]

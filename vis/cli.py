@@ -10,10 +10,11 @@ file is written atomically) and exits with 130.
 import argparse
 import sys
 
-from .commands import (dataset, engine, examples, features, homework, maps, synthesis, tour,
-                       weights)
+from .commands import (adversarial, dataset, engine, examples, features, homework, maps,
+                       synthesis, tour, weights)
 
-COMMANDS = (tour, features, maps, dataset, synthesis, weights, engine, examples, homework)
+COMMANDS = (tour, features, maps, dataset, synthesis, adversarial, weights, engine, examples,
+            homework)
 
 
 def build_parser():

@@ -34,6 +34,8 @@ Example:
 
 from typing import NamedTuple, Optional
 
+from .adversarial import (adversarial_patch, fgsm, fooling_image, one_pixel, pgd,
+                          universal_perturbation)
 from .attribution.cam import cam, gradcam, guided_gradcam
 from .attribution.gradients import (deconvnet, guided_backprop, integrated_gradients,
                                     saliency, smoothgrad)
@@ -104,6 +106,7 @@ SECTIONS = {
     "inversion": "Inverting features",
     "style": "Texture and style",
     "dream": "DeepDream",
+    "fooling": "Fooling the net",
     "bias": "Dataset bias",
 }
 
@@ -233,6 +236,48 @@ _RECORDS += [
                Option("steps", int, 10, "Mordvintsev et al. 2015 (10 per octave)",
                       "steps per octave", positive=True)),
            targets=(), summary="amplify what a layer sees in a photo"),
+]
+
+_EPS = Option("epsilon", float, 8 / 255, "Madry et al. 2018 (8/255 on CIFAR-10); Goodfellow "
+              "et al. 2015 used 0.007 on ImageNet", "L-inf size in [0, 1] pixel units")
+_RECORDS += [
+    Method("fgsm", "Fast gradient sign method", "Goodfellow et al. 2015, Sec. 3", fgsm,
+           "adversarial", "fooling", options=(_EPS,), targets=("class",),
+           summary="one step of epsilon * sign(gradient) fools the net"),
+    Method("pgd", "Iterative attack / PGD", "Kurakin et al. 2017, Sec. 2.2; Madry et al. "
+           "2018, Eq. 2", pgd, "adversarial", "fooling", options=(
+               _EPS, Option("norm", str, "inf", "Madry et al. 2018 (L-inf)", "inf or 2"),
+               Option("steps", int, None, "Kurakin et al. 2017: min(eps*255 + 4, 1.25 eps*255)",
+                      "steps", positive=True)),
+           targets=("class",), summary="many small projected steps"),
+    Method("fool", "Fooling images", "cs231n assignment 3 (Szegedy et al. 2014)",
+           fooling_image, "adversarial", "fooling", targets=("class",),
+           summary="ascend a target class until the net says it"),
+    Method("one-pixel", "One-pixel attack", "Su et al. 2019, Sec. 3", one_pixel,
+           "adversarial", "fooling", options=(
+               Option("pixels", int, 1, "Su et al. 2019 (1, 3 and 5 pixels)",
+                      "pixels to change", positive=True),
+               Option("popsize", int, 400, "Su et al. 2019, Sec. 3 (400 candidates)",
+                      "population size", positive=True),
+               Option("maxiter", int, 100, "Su et al. 2019, Sec. 3 (100 generations)",
+                      "generations", positive=True)),
+           targets=("class",), summary="differential evolution over a few pixels"),
+    Method("universal", "Universal perturbation", "Moosavi-Dezfooli et al. 2017, Alg. 1",
+           universal_perturbation, "adversarial", "fooling", options=(
+               Option("xi", float, 10 / 255, "Moosavi-Dezfooli et al. 2017, Sec. 4 (xi = 10 "
+                      "of 255, L-inf)", "perturbation size in [0, 1] pixel units"),
+               Option("norm", str, "inf", "Moosavi-Dezfooli et al. 2017 (L-inf, p = inf)",
+                      "inf or 2"),
+               Option("n", int, 200, "minicnn: 200 shapes test images", "training images",
+                      positive=True)),
+           targets=(), summary="one perturbation that fools the net on most images"),
+    Method("patch", "Adversarial patch", "Brown et al. 2017, Sec. 2, Eq. 1",
+           adversarial_patch, "adversarial", "fooling", options=(
+               Option("steps", int, 500, "minicnn: 500 Adam steps over random placements",
+                      "training steps", positive=True),
+               Option("n", int, 200, "minicnn: 200 shapes test images", "training images",
+                      positive=True)),
+           targets=("class",), summary="a sticker that makes any image the target class"),
 ]
 
 #: Every method by name, in lecture order.

@@ -49,7 +49,7 @@ def test_every_record_function_is_public_and_its_options_are_its_arguments():
             # dataset and image commands also choose their data: --n, --steps)
             if record.kind == "map" and name != "localize":
                 assert option.name in params, (name, option.name)
-            elif option.name not in ("n", "source", "steps", "octaves"):
+            elif option.name not in ("n", "source", "steps", "octaves", "xi"):
                 assert option.name in params, (name, option.name)
         for option, value in (record.evaluation or {}).items():
             assert option in params, (name, option)
@@ -60,7 +60,8 @@ def test_every_public_method_function_has_a_record():
     recorded = {m.function.__name__ for m in METHODS.values()}
     helpers = {"activation_grid", "filter_grid", "gradients", "segment", "box_iou",
                "energy_inside", "evaluate", "pointing_game", "codes", "grid_layout",
-               "label_agreement", "pca", "invert_layers", "average_pooling"}
+               "label_agreement", "pca", "invert_layers", "average_pooling", "attack_summary",
+               "robustness_curve"}
     missing = [n for n in vis.__all__ if n not in recorded | helpers]
     assert not missing
 

@@ -62,6 +62,7 @@ from vis.netinfo import class_names, has_scores, input_size
 from .gallery import Gallery
 from .page import GENERATOR
 from .dataset import bias_section, codes_section, units_section
+from .fooling import fooling_section
 from .photo import photo_section
 from .synthesis import real_sections, wants_section
 
@@ -189,7 +190,7 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
         extra += [units_section, codes_section]
         if net.meta.get("arch") == "tiny" and "tiny_biased" in _installed():
             extra.append(bias_section)
-        extra.append(wants_section)
+        extra += [wants_section, fooling_section]
         if "vgg16_hed" in _installed():
             from minicnn import models
             extra += real_sections(models.load("vgg16_hed"))
