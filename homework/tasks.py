@@ -113,6 +113,24 @@ TASKS = (
          "class target)",
          "Zeiler & Fergus 2014, Sec. 4.2 (docstring of vis/attribution/occlusion.py)",
          ("vis/attribution/occlusion.py::vis.attribution.occlusion",)),
+    Task("total-variation", "total variation regulariser and its gradient", 5,
+         "with forward differences Dh = x[i, j+1] - x[i, j] and Dv = x[i+1, j] - x[i, j] "
+         "(zero on the last column and row), R = sum (Dh^2 + Dv^2)^(beta/2) per sample, and "
+         "dR/dx",
+         "Mahendran & Vedaldi 2015, Sec. 3.1 (docstring of total_variation in "
+         "vis/objectives.py)"),
+    Task("gram-style", "Gram matrix and the style loss of one layer", 10,
+         "G = F F^T / g(C, M) with F reshaped to (N, C, M = h*w), and the style term "
+         "E = sum (G - A)^2 / l(C, M) with its gradient dE/dF = 4 (G - A) F / (l g), g and l "
+         "from STYLE_NORMALIZATIONS",
+         "Gatys et al. 2015, Eq. 1 and 4; Gatys et al. 2016, Eq. 4-5 (STYLE_NORMALIZATIONS "
+         "in vis/objectives.py)",
+         ("vis/objectives.py::vis.objectives.gram_matrix",)),
+    Task("deepdream-step", "the normalised gradient step of DeepDream", 5,
+         "x += lr * g / mean |g|, the mean taken over each image's pixels and channels",
+         "Mordvintsev et al. 2015, Inceptionism, make_step (docstrings of vis/optimize.py "
+         "and vis/synthesis/dream.py)",
+         ("vis/synthesis/dream.py::vis.synthesis.dream",)),
     Task("tsne-perplexity", "t-SNE: bisection on beta for the target perplexity", 10,
          "for every row i bisect beta_i until Perp(P_i) = exp(H_nats) is within tol of the "
          "perplexity: a row with too many neighbours raises beta (doubling while there is no "
@@ -122,24 +140,6 @@ TASKS = (
 
 #: Tasks of the methods still being written: marked in their files once they settle.
 PENDING = (
-    Task("gram-style", "Gram matrix and the style loss of one layer", 10,
-         "G = F F^T / g(C, M) with F reshaped to (N, C, M = h*w), and the style term "
-         "E = sum (G - A)^2 / l(C, M) with its gradient dE/dF = 4 (G - A) F / (l g), g and l "
-         "from STYLE_NORMALIZATIONS",
-         "Gatys et al. 2015, Eq. 1 and 4; Gatys et al. 2016, Eq. 4-5 (STYLE_NORMALIZATIONS "
-         "in vis/objectives.py)",
-         ("vis/objectives.py::vis.objectives.gram_matrix",)),
-    Task("total-variation", "total variation regulariser and its gradient", 5,
-         "with forward differences Dh = x[i, j+1] - x[i, j] and Dv = x[i+1, j] - x[i, j] "
-         "(zero on the last column and row), R = sum (Dh^2 + Dv^2)^(beta/2) per sample, and "
-         "dR/dx",
-         "Mahendran & Vedaldi 2015, Sec. 3.1 (docstring of total_variation in "
-         "vis/objectives.py)"),
-    Task("deepdream-step", "the normalised gradient step of DeepDream", 5,
-         "x += lr * g / mean |g|, the mean taken over each image's pixels and channels",
-         "Mordvintsev et al. 2015, Inceptionism, make_step (docstrings of vis/optimize.py "
-         "and vis/synthesis/dream.py)",
-         ("vis/synthesis/dream.py::vis.synthesis.dream",)),
     Task("fgsm", "fast gradient sign method", 5,
          "x_adv = clip(x + direction * epsilon * k * sign(g)), g = dJ/dx from loss_gradient, "
          "direction -1 for a targeted attack, k = space.k converts pixel units to the "

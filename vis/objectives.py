@@ -353,9 +353,11 @@ def gram_matrix(F, normalize="gatys"):
     _choose("style", normalize, STYLE_NORMALIZATIONS)
     xp = get_array_module(F)
     N, C = F.shape[:2]
+    # BEGIN SOLUTION gram-style
     Fm = F.reshape(N, C, -1)
     g = STYLE_NORMALIZATIONS[normalize][1](C, Fm.shape[2])
     return xp.matmul(Fm, Fm.transpose(0, 2, 1)) / g
+    # END SOLUTION gram-style
 
 
 def _style_term(layer, A, normalize):
@@ -367,12 +369,14 @@ def _style_term(layer, A, normalize):
         if tuple(A.shape[-2:]) != (C, C):
             raise ValueError(f"{layer}: target Gram matrix {tuple(A.shape)} does not fit "
                              f"{C} channels")
+        # BEGIN SOLUTION gram-style
         Fm = F.reshape(N, C, -1)
         M = Fm.shape[2]
         D = xp.matmul(Fm, Fm.transpose(0, 2, 1)) / gdiv(C, M) - A
         value = (D * D).reshape(N, -1).sum(axis=1) / ldiv(C, M)
         grad = xp.matmul(D, Fm) * (4.0 / (ldiv(C, M) * gdiv(C, M)))
         return value, grad.reshape(F.shape)
+        # END SOLUTION gram-style
     return Term(f"style {layer}", layer, fn)
 
 
@@ -426,6 +430,7 @@ def total_variation(beta=2.0):
     """
     def fn(x):
         xp = get_array_module(x)
+        # BEGIN SOLUTION total-variation
         Dh, Dv = xp.zeros_like(x), xp.zeros_like(x)
         Dh[..., :, :-1] = x[..., :, 1:] - x[..., :, :-1]
         Dv[..., :-1, :] = x[..., 1:, :] - x[..., :-1, :]
@@ -443,4 +448,5 @@ def total_variation(beta=2.0):
         grad[..., 1:, :] += gv[..., :-1, :]
         grad[..., :-1, :] -= gv[..., :-1, :]
         return value.reshape(x.shape[0], -1).sum(axis=1), grad
+        # END SOLUTION total-variation
     return Term("tv", None, fn)

@@ -244,8 +244,10 @@ def _ascend(net, objective, x, steps, step, lr, transforms, box, rule, rng, mome
             opt.lr = rate(i)
             opt.step({"x": new}, {"x": -g})
         elif step == "normalized":
+            # BEGIN SOLUTION deepdream-step
             scale = xp.abs(g).reshape(len(g), -1).mean(axis=1).reshape(-1, 1, 1, 1)
             new += (rate(i) * g / xp.maximum(scale, 1e-30)).astype(x.dtype)
+            # END SOLUTION deepdream-step
         elif step == "progress":
             sq = (g * g).reshape(len(g), -1).sum(axis=1).reshape(-1, 1, 1, 1)
             new += (xp.minimum(rate(i), gain / xp.maximum(sq, 1e-30)) * g).astype(x.dtype)

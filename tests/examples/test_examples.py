@@ -300,3 +300,20 @@ def test_notebooks_without_jupytext_say_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="pip install jupytext"):
         command("notebooks", "--out", str(tmp_path / "nb"))
     assert not (tmp_path / "nb").exists()
+
+
+def test_printed_numbers_of_the_synthesis_and_attack_examples(runs):
+    """11: the log-probability keeps every class model in its class, the score may not;
+    15: PGD is at least as strong as FGSM, and the one-pixel attack changes one pixel."""
+    proc = runs("11")[1]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    score = printed(proc, r"^objective score:")[0]
+    probability = printed(proc, r"^objective probability:")[0]
+    assert probability == 1.0 and score < probability
+    assert printed(proc, r"^mean gain of the unit")[0] > 1.0
+    proc = runs("15")[1]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fgsm, pgd = printed(proc, r"^FGSM accuracy"), printed(proc, r"^PGD, 10 steps accuracy")
+    assert fgsm[0] == pgd[0] > 0.9                            # epsilon 0: the clean accuracy
+    assert all(p <= f + 0.02 for f, p in zip(fgsm, pgd)) and pgd[-1] < 0.1
+    assert proc.stdout.count("1 pixel(s) changed") == 4

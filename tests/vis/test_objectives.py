@@ -58,8 +58,10 @@ def targets(net, x, layers, normalize):
     lambda net, x: O.deepdream("relu1_2"),
     lambda net, x: O.l2(),
     lambda net, x: O.alpha_norm(6),
-    lambda net, x: O.total_variation(2),
-    lambda net, x: O.total_variation(1.5),
+    pytest.param(lambda net, x: O.total_variation(2), id="tv2",
+                 marks=pytest.mark.task("total-variation")),
+    pytest.param(lambda net, x: O.total_variation(1.5), id="tv1.5",
+                 marks=pytest.mark.task("total-variation")),
 ], ids=["score", "log-p", "channel", "neuron", "neuron-ij", "dream", "l2", "alpha6", "tv2",
         "tv1.5"])
 def test_gradient_matches_central_differences(small, x, make):
@@ -74,6 +76,7 @@ def test_content_gradient(small, x, normalize):
     check(small, O.content("relu1_2", small.forward(x[:1], until="relu1_2") * 0.5, normalize), x)
 
 
+@pytest.mark.task("gram-style")
 @pytest.mark.parametrize("normalize", list(O.STYLE_NORMALIZATIONS))
 def test_style_gradient(small, x, normalize):
     layers = ["relu1_1", "pool1", "relu2_2"]
@@ -97,6 +100,7 @@ def test_a_weighted_sum_has_the_weighted_gradient_and_keeps_each_term(small, x):
     assert np.allclose(lam.terms["l2"], (x ** 2).sum((1, 2, 3)))
 
 
+@pytest.mark.task("gram-style")
 def test_style_records_the_sum_and_each_layer(small, x):
     layers = ["relu1_1", "relu2_2"]
     s = O.style(layers, targets(small, x, layers, "gatys"), [0.25, 4.0])
@@ -112,6 +116,7 @@ def test_two_terms_of_one_name_are_both_kept(small, x):
     assert set(t) == {"score", "score #2"} and not np.allclose(t["score"], t["score #2"])
 
 
+@pytest.mark.task("gram-style")
 def test_gram_matrix_and_style_normalisations_by_hand():
     # F: C = 2 channels of 2x2 (M = 4): rows (1, 2, 3, 4) and (0, 1, 1, 0).
     F = np.array([[[[1.0, 2], [3, 4]], [[0, 1], [1, 0]]]])
@@ -134,6 +139,7 @@ def test_content_normalisations_by_hand():
         assert np.isclose(O.content("l", P, name).fn(F)[0][0], value), name
 
 
+@pytest.mark.task("total-variation")
 def test_tv_and_alpha_by_hand():
     x = np.array([[0.0, 1], [3, 1]]).reshape(1, 1, 2, 2)
     # pixel (0,0): dh 1, dv 3 -> 10; (0,1): dv 0 -> 0; (1,0): dh -2 -> 4; (1,1): 0

@@ -59,6 +59,7 @@ def test_pixel_bounds_are_the_rgb_box_through_preprocessing():
     assert np.allclose(hi.ravel(), 255 - np.array([104.00699, 116.66877, 122.67892]))
 
 
+@pytest.mark.task("deepdream-step")
 def test_gradient_steps_by_hand(net):
     c = np.zeros((2, 3, 2, 2))
     x0 = np.ones_like(c)
