@@ -30,9 +30,15 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``minicnn`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv[:1] == ["bench"]:                  # every option, --help too, is the bench's
+            return engine.run_bench(argv[1:]) or 0
         args = build_parser().parse_args(argv)
         return args.func(args) or 0
+    except BrokenPipeError:                        # minicnn ... | head: the reader left
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("\nminicnn: interrupted; nothing written", file=sys.stderr)
         return 130

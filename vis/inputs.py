@@ -133,7 +133,7 @@ def _parse_unit(text, net):
         raise ValueError(f"--target {text!r}: the position after '@' is ROW,COLUMN "
                          "(e.g. conv5_3:12@7,9)") from None
     if len(shape) != 3 or not (0 <= i < shape[1] and 0 <= j < shape[2]):
-        where = f"its {shape[1]}x{shape[2]} map" if len(shape) == 3 else "no positions"
+        where = f"{shape[1]}x{shape[2]} map" if len(shape) == 3 else "output (no positions)"
         raise ValueError(f"--target {text!r}: ({i}, {j}) is outside {layer}'s {where}")
     return (layer, channel, i, j)
 

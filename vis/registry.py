@@ -14,7 +14,7 @@ A record's fields:
 ``function``   the public function (``vis.<function.__name__>``)
 ``kind``       ``map`` (a map per image), ``image`` (an image the net makes),
                ``dataset`` (a result over many images), ``features`` (what a
-               layer holds: activations, filters)
+               layer holds: activations, filters), ``adversarial`` (an attack)
 ``section``    the id of the tour section that shows it (``SECTIONS``)
 ``options``    ``Option`` s: the method's own arguments, with type, default
                and the source of each default
@@ -29,7 +29,7 @@ Example:
     >>> [o.name for o in METHODS["smoothgrad"].options]
     ['n', 'sigma', 'seed']
     >>> sorted({m.kind for m in METHODS.values()})
-    ['features', 'map']
+    ['adversarial', 'dataset', 'features', 'image', 'map']
 """
 
 from typing import NamedTuple, Optional

@@ -154,7 +154,7 @@ def register(sub):
         for o in rec.options:
             p.add_argument(o.cli_flag, dest=o.name, default=o.default,
                            type=common.positive_int if o.positive else o.type,
-                           help=f"{o.help} (default: {o.default}; {o.source})")
+                           help=common.help_text(o))
         if name != "universal":
             p.add_argument("--target", metavar="CLASS", required=name in ("fool", "patch"),
                            help="the class to fool the net into (a targeted attack)")

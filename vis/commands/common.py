@@ -158,6 +158,13 @@ def check_layer(net, layer, command, spatial=True):
     return name
 
 
+def help_text(option):
+    """``--help`` text of a registry ``Option``: what it is, its default and its source."""
+    default = "set by the method" if option.default is None else f"{option.default:g}" \
+        if isinstance(option.default, float) else option.default
+    return f"{option.help} (default: {default}; {option.source})".replace("%", "%%")
+
+
 def positive_int(text):
     """argparse type: a whole number >= 1."""
     try:

@@ -32,6 +32,11 @@ def bench_script():
 
 
 def _bench(args):
+    return run_bench(args.bench_args)
+
+
+def run_bench(argv):
+    """Run ``benchmarks/bench.py`` with ``argv`` (its own options, ``--help`` included)."""
     script = bench_script()
     if script is None:
         raise FileNotFoundError("minicnn bench runs benchmarks/bench.py from a clone of the "
@@ -40,7 +45,7 @@ def _bench(args):
     spec = importlib.util.spec_from_file_location("minicnn_bench", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main(args.bench_args)
+    return module.main(argv, prog="minicnn bench")
 
 
 def _train_tiny(args):

@@ -107,6 +107,5 @@ def register(sub):
             kwargs = {"choices": map_methods()} if o.name == "source" else {}
             p.add_argument(o.cli_flag, dest=o.name, default=o.default,
                            type=common.positive_int if o.positive else o.type,
-                           help=f"{o.help} (default: {o.default if o.default is not None else 'see source'}; "
-                                f"{o.source})", **kwargs)
+                           help=common.help_text(o), **kwargs)
         p.set_defaults(func=_localize if name == "localize" else _map_method, command=name)

