@@ -136,17 +136,16 @@ TASKS = (
          "perplexity: a row with too many neighbours raises beta (doubling while there is no "
          "upper bound), too few lowers it",
          "van der Maaten & Hinton 2008, Sec. 2 (docstring of vis/features/tsne.py)"),
-)
-
-#: Tasks of the methods still being written: marked in their files once they settle.
-PENDING = (
     Task("fgsm", "fast gradient sign method", 5,
          "x_adv = clip(x + direction * epsilon * k * sign(g)), g = dJ/dx from loss_gradient, "
          "direction -1 for a targeted attack, k = space.k converts pixel units to the "
          "preprocessed input",
-         "Goodfellow et al. 2015, Sec. 3 (docstring of vis/adversarial/fgsm.py)",
-         ("vis/adversarial/fgsm.py::vis.adversarial.fgsm",)),
+         "Goodfellow et al. 2015, Sec. 3 (docstring of vis/adversarial/fast_gradient.py)",
+         ("vis/adversarial/fast_gradient.py::vis.adversarial.fast_gradient",)),
 )
+
+#: Tasks of the methods still being written: marked in their files once they settle.
+PENDING = ()
 
 
 def by_id(task_id):

@@ -96,8 +96,10 @@ def fgsm(net, x, label, epsilon, targeted=False, bounds=(0.0, 1.0)):
     xp = get_array_module(x)
     space = pixel_space(net, x, bounds)
     loss, s, g = loss_gradient(net, x, y)
+    # BEGIN SOLUTION fgsm
     direction = -1 if targeted else 1
     x_adv = clip(x + (direction * eps) * space.k * xp.sign(g), space).astype(x.dtype)
+    # END SOLUTION fgsm
     clean_pred = asnumpy(s).argmax(axis=1)
     fields = outcome(net, x, x_adv, clean_pred, None if targeted else y,
                      y if targeted else None, forward=1, backward=1)

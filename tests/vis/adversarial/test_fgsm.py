@@ -43,6 +43,7 @@ def test_image_gradient_is_the_chain_rule_by_finite_differences():
         assert np.isclose(g[0, c, i, j], num, rtol=1e-5, atol=1e-9)
 
 
+@pytest.mark.task("fgsm")
 @pytest.mark.parametrize("pre", [None, SHAPES_RGB, CAFFE_BGR])
 def test_fgsm_moves_a_logistic_regression_logit_by_eps_w_l1(pre):
     """Goodfellow et al. 2015, Sec. 3: the logit changes by exactly eps * ||w||_1
@@ -62,6 +63,7 @@ def test_fgsm_moves_a_logistic_regression_logit_by_eps_w_l1(pre):
     assert np.allclose(np.abs(up.delta), eps)                    # every value moved by eps
 
 
+@pytest.mark.task("fgsm")
 def test_fgsm_moves_nothing_where_the_gradient_is_zero():
     net = logistic_net()
     W = net["fc"].params["W"]
@@ -72,6 +74,7 @@ def test_fgsm_moves_nothing_where_the_gradient_is_zero():
     assert (d[:, :20] == 0).all() and (np.abs(d[:, 20:]) > 0.049).all()
 
 
+@pytest.mark.task("fgsm")
 @pytest.mark.parametrize("pre", [SHAPES_RGB, CAFFE_BGR])
 def test_fgsm_stays_in_the_pixel_range_and_the_ball(pre):
     net = small_net(pre)
@@ -87,6 +90,7 @@ def test_fgsm_stays_in_the_pixel_range_and_the_ball(pre):
     assert np.allclose(r.delta[free], 16 / 255 * np.sign(g[free]), atol=1e-9)
 
 
+@pytest.mark.task("fgsm")
 def test_fgsm_on_tiny_lowers_accuracy_and_counts_passes(tiny, batch):
     x, y = batch
     r0 = fgsm(tiny, x, y, 0.0)
