@@ -69,7 +69,7 @@ def worker(batch, mode, repeat, dtype="float32"):
     onehot[:, 1] = 1
 
     def step():
-        net.forward(x)
+        net.forward(x, keep=())           # scores only, as saliency and the attacks ask
         if mode == "grad":
             net.backward({"fc8": onehot}, rule="gradient")
 

@@ -68,7 +68,7 @@ TASKS = (
          "(unpooling with switches)"),
     Task("relu-rules", "ReLU backward under the three rules: gradient, deconvnet, guided", 10,
          "return dx for the rule: gradient dout * (x > 0), deconvnet dout * (dout > 0), "
-         "guided dout * (x > 0) * (dout > 0), where x > 0 is self.y > 0",
+         "guided dout * (x > 0) * (dout > 0), where x > 0 is self.active",
          "the table in the docstring of minicnn/layers/relu.py; Simonyan et al. 2014, "
          "Sec. 4; Zeiler & Fergus 2014, Sec. 2.1; Springenberg et al. 2015, Sec. 3.4",
          ("minicnn/layers/relu.py::minicnn.layers.relu",)),

@@ -58,6 +58,7 @@ class Net:
         self.layers = list(layers)
         self.meta = dict(meta or {})
         self.outputs = {}
+        self.shapes = {}          # every output's shape, kept or not
         self._ran = []            # names of the layers the last forward ran
 
     @property
@@ -81,13 +82,18 @@ class Net:
         """Position of layer ``name`` (KeyError with close names if unknown)."""
         return self.layer_names.index(self[name].name)
 
-    def forward(self, x, until=None, check_finite=True):
+    def forward(self, x, until=None, check_finite=True, keep=None):
         """Run the layers, keeping each output in ``self.outputs``.
 
         Args:
             x: (N, C, H, W) preprocessed batch (NumPy or CuPy array).
             until: name of the last layer to run (default: all).
             check_finite: refuse NaN/inf in ``x`` (set False to allow them).
+            keep: names of the layers whose outputs stay in ``self.outputs``
+                (the last layer run always does); default None keeps every
+                output. Given, it also frees what layers cache only for weight
+                gradients (``Conv2d.x``): the pass is for input gradients, and
+                a batch of 8 VGG16 images needs half the memory.
 
         Returns:
             The output of the last layer run, e.g. scores (N, classes).
@@ -95,6 +101,7 @@ class Net:
         Raises:
             ValueError: ``x`` is not a 4-D floating-point array (an integer
                 image is refused, not cast), or holds NaN/inf.
+            KeyError: an unknown layer in ``until`` or ``keep``.
         """
         stop = self.index(until) if until is not None else len(self.layers) - 1
         if getattr(x, "ndim", None) != 4:
@@ -103,17 +110,26 @@ class Net:
         if x.dtype.kind != "f":
             raise ValueError(f"x has dtype {x.dtype}; the network computes in "
                              "float32/float64: convert it (x.astype(np.float32))")
+        if keep is not None:
+            keep = {keep} if isinstance(keep, str) else set(keep)
+            for name in keep - set(self.layer_names):
+                raise _unknown("layer in keep", name, self.layer_names)
         if check_finite:
             xp = get_array_module(x)
             if not bool(xp.isfinite(x).all()):
                 raise ValueError("input contains NaN or inf "
                                  "(pass check_finite=False to allow it)")
-        self.outputs = {}
+        self.outputs, self.shapes = {}, {}
         self._ran = []
         for layer in self.layers[:stop + 1]:
             x = layer.forward(x)
-            self.outputs[layer.name] = x
+            if keep is None or layer.name in keep:
+                self.outputs[layer.name] = x
+            else:
+                layer.drop_weight_cache()
+            self.shapes[layer.name] = tuple(x.shape)
             self._ran.append(layer.name)
+        self.outputs[self._ran[-1]] = x
         return x
 
     def backward(self, grads, rule="gradient", until=None, param_grads=False):
@@ -135,16 +151,16 @@ class Net:
         if not grads:
             raise ValueError("grads is empty: inject a gradient at one layer at least")
         for name, g in grads.items():
-            if name not in self.outputs:
+            if name not in self.shapes:
                 if name in self.layer_names:
                     raise KeyError(f"layer {name!r} was not run by the last forward "
                                    f"(it stopped at {self._ran[-1]!r})")
                 raise _unknown("layer in grads", name, self.layer_names)
-            if tuple(g.shape) != tuple(self.outputs[name].shape):
+            if tuple(g.shape) != self.shapes[name]:
                 raise ValueError(f"{name}: gradient shape {tuple(g.shape)} does not "
-                                 f"match the output shape {tuple(self.outputs[name].shape)}")
+                                 f"match the output shape {self.shapes[name]}")
         if until is not None:
-            if until not in self.outputs:
+            if until not in self.shapes:
                 raise _unknown("layer in until", until, self._ran)
             early = [n for n in grads if self._ran.index(n) < self._ran.index(until)]
             if early:
@@ -202,7 +218,7 @@ class Net:
         for layer in self.layers:
             layer.params = {k: to_device(v, device) for k, v in layer.params.items()}
             layer.grads = {}
-        self.outputs, self._ran = {}, []
+        self.outputs, self.shapes, self._ran = {}, {}, []
         return self
 
     def train(self):
@@ -250,7 +266,8 @@ class Net:
                f"{rows[0][0]:<{w0}}{rows[0][1]:<{w1}}{rows[0][2]:>10}", line]
         out += [f"{a:<{w0}}{b:<{w1}}{c:>10}" for a, b, c in rows[1:]]
         out += [line, f"Total params: {self.num_params():,}",
-                f"Input: (None,) + {self.input_shape()}"]
+                f"Input: N x {' x '.join(map(str, self.input_shape()))} (N images of "
+                "C x H x W; None in the shapes above is N)"]
         return "\n".join(out)
 
     def receptive_field(self, name):

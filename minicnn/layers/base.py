@@ -48,6 +48,12 @@ class Layer:
         """Shape of one sample's output, e.g. ``(C, H, W) -> (F, H', W')``."""
         return tuple(in_shape)
 
+    def drop_weight_cache(self):
+        """Free what forward kept only for weight gradients (none here).
+
+        ``Net.forward(x, keep=...)`` calls it: that pass is for input gradients.
+        """
+
     def _backward_before_forward(self):
         return RuntimeError(f"{self.name}: backward called before forward")
 

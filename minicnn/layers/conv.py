@@ -30,18 +30,15 @@ filters": that is exactly this ``dx``, so conv backward is the same under all
 three rules.
 
 ``conv2d_naive`` below is the four-loop definition, kept as the test oracle.
-Two fast paths, in ``conv_fast.py``, stand beside the readable im2col/col2im,
-each tested equal to it: ``conv_transpose_stride1`` (dx of a stride-1 conv as
-a convolution with flipped kernels) and ``conv2d_row_shifts`` (for maps of
-200x200 or more, a 3-fold instead of 9-fold copy). ``Conv2d.fast = False``
-switches both off.
+The fast paths of ``conv_fast.py`` stand beside the readable im2col/col2im,
+each tested equal to it; ``Conv2d.fast = False`` switches them off.
 """
 
 import numpy as np
 
 from ..backend import get_array_module
 from .base import Layer
-from .conv_fast import conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
+from .conv_fast import _in_chunks, conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
 
 
 def _pair(v):
@@ -165,7 +162,8 @@ class Conv2d(Layer):
         self.window = (KH, KW) + self.stride + self.padding
         #: Use the fast paths of conv_fast.py (False: always im2col/col2im, the reference).
         self.fast = True
-        self.x = None             # (N, C, H, W) input of the last forward
+        self.x = None             # (N, C, H, W) input of the last forward, for dW
+        self.x_shape = None       # its shape (N, C, H, W), for dx
         self.x_cols = None        # (N, C*KH*KW, H'*W') its columns, kept in training mode
 
     def output_shape(self, in_shape):
@@ -187,40 +185,84 @@ class Conv2d(Layer):
         return C, H, W
 
     def forward(self, x):
-        """x: (N, C, H, W) -> out: (N, F, H', W'). Keeps ``self.x``.
+        """x: (N, C, H, W) -> out: (N, F, H', W'). Keeps ``self.x`` and its shape.
 
         In training mode also keeps the columns, ``self.x_cols``, which the
-        weight gradient needs (recomputed from ``self.x`` otherwise).
+        weight gradient needs (recomputed from ``self.x`` otherwise). In
+        evaluation mode the batch goes through in chunks (``_in_chunks``), so
+        no temporary grows with N.
         """
         self._check_shape(x.shape[1:])
-        self.x, self.x_cols = x, None
-        if self.fast and not self.training and use_row_shifts(x, self.stride, self.groups):
-            out = conv2d_row_shifts(x, self.params["W"], self.padding)
-        else:
+        self.x, self.x_shape, self.x_cols = x, tuple(x.shape), None
+        out_shape = self.output_shape(x.shape[1:])
+        if self.training:
             cols = im2col(x, *self.kernel_size, self.stride, self.padding)
-            out = _matmul_cols(self.params["W"], cols, self.groups,
-                               self.output_shape(x.shape[1:]))
-            self.x_cols = cols if self.training else None
+            out = _matmul_cols(self.params["W"], cols, self.groups, out_shape)
+            self.x_cols = cols
+        else:
+            out = _in_chunks(self._convolve, x, out_shape, self._temporary_bytes())
         out += self.params["b"].reshape(1, -1, 1, 1)
         return out
 
+    def _convolve(self, x):
+        """Forward without bias by the fastest path for this layer (evaluation mode)."""
+        W, out_shape = self.params["W"], self.output_shape(x.shape[1:])
+        if self.fast and self.stride == (1, 1) and self.groups == 1:
+            return _conv_stride1(x, W, self.padding)
+        cols = im2col(x, *self.kernel_size, self.stride, self.padding)
+        return _matmul_cols(W, cols, self.groups, out_shape)
+
+    def _temporary_bytes(self):
+        """Largest temporary per image: KH*KW copies of the bigger map, plus two maps."""
+        C, H, W = self.x_shape[1:]
+        _, Ho, Wo = self.output_shape((C, H, W))
+        KH, KW = self.kernel_size
+        side = max(C, self.out_channels) * max(H * W, Ho * Wo)
+        return (KH * KW + 2) * side * self.params["W"].itemsize
+
+    def drop_weight_cache(self):
+        """Free the input and columns kept for dW (``Net.forward(keep=...)``)."""
+        self.x = self.x_cols = None
+
     def backward(self, dout, rule="gradient", param_grads=False):
-        """dout: (N, F, H', W') -> dx: (N, C, H, W). ``rule`` does not change conv."""
-        if self.x is None:
+        """dout: (N, F, H', W') -> dx: (N, C, H, W). ``rule`` does not change conv.
+
+        Raises:
+            RuntimeError: before any forward, or ``param_grads`` after a forward
+                that dropped the input (``Net.forward(keep=...)``).
+        """
+        if self.x_shape is None:
             raise self._backward_before_forward()
+        if param_grads:
+            if self.x is None:
+                raise RuntimeError(f"{self.name}: weight gradients need the input, which "
+                                   "Net.forward(keep=...) dropped: run forward without keep")
+            self._weight_grads(dout)
+        return _in_chunks(self._input_grad, dout, self.x_shape[1:], self._temporary_bytes())
+
+    def _weight_grads(self, dout):
+        """dW = sum_n dout[n] @ cols[n].T and db = sum of dout, into ``self.grads``."""
         # BEGIN SOLUTION conv-backward
         N, F, Ho, Wo = dout.shape
         G = self.groups
+        cols = self.x_cols
+        if cols is None:
+            cols = im2col(self.x, *self.kernel_size, self.stride, self.padding)
+        cols = cols.reshape(N, G, -1, Ho * Wo)
+        d = dout.reshape(N, G, F // G, Ho * Wo)
+        dW = (d @ cols.transpose(0, 1, 3, 2)).sum(axis=0)      # (G, F/G, C/G*KH*KW)
+        self.grads["W"] = dW.reshape(self.params["W"].shape)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3))
+        # END SOLUTION conv-backward
+
+    def _input_grad(self, dout):
+        """dx = col2im(W.T @ dout) for a chunk of the batch: the transposed convolution."""
+        N, F, Ho, Wo = dout.shape
+        x_shape = (N,) + self.x_shape[1:]
+        # BEGIN SOLUTION conv-backward
+        G = self.groups
         Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
         d = dout.reshape(N, G, F // G, Ho * Wo)
-        if param_grads:
-            cols = self.x_cols
-            if cols is None:
-                cols = im2col(self.x, *self.kernel_size, self.stride, self.padding)
-            cols = cols.reshape(N, G, -1, Ho * Wo)
-            dW = (d @ cols.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, F/G, C/G*KH*KW)
-            self.grads["W"] = dW.reshape(self.params["W"].shape)
-            self.grads["b"] = dout.sum(axis=(0, 2, 3))
         (KH, KW), (ph, pw) = self.kernel_size, self.padding
         # The fast path copies F*KH*KW rows, col2im C*KH*KW: take the smaller.
         if (self.fast and self.stride == (1, 1) and G == 1 and ph < KH and pw < KW
@@ -228,7 +270,7 @@ class Conv2d(Layer):
             return conv_transpose_stride1(dout, self.params["W"], self.padding,
                                           convolve=_conv_stride1)
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
-        return col2im(dcols.reshape(N, -1, Ho * Wo), self.x.shape,
+        return col2im(dcols.reshape(N, -1, Ho * Wo), x_shape,
                       *self.kernel_size, self.stride, self.padding)
         # END SOLUTION conv-backward
 

@@ -49,22 +49,22 @@ class ReLU(Layer):
 
     def __init__(self, name):
         super().__init__(name)
-        self.y = None             # output of the last forward (y > 0 iff x > 0)
+        self.active = None        # x > 0 of the last forward: bool, one byte per element
 
     def forward(self, x):
-        """x: any shape -> y: same shape. Keeps ``self.y`` (y > 0 iff x > 0)."""
+        """x: any shape -> y: same shape. Keeps ``self.active = x > 0``, all backward needs."""
         xp = get_array_module(x)
-        self.y = xp.maximum(x, 0)
-        return self.y
+        self.active = x > 0
+        return xp.maximum(x, 0)
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: same shape as y -> dx. The three rules, side by side."""
         check_rule(rule)
-        if self.y is None:
+        if self.active is None:
             raise self._backward_before_forward()
         # BEGIN SOLUTION relu-rules
         xp = get_array_module(dout)
-        active = self.y > 0                       # x > 0, the forward mask
+        active = self.active                      # x > 0, the forward mask
         if rule == "gradient":
             return dout * active
         if rule == "deconvnet":

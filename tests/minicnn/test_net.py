@@ -188,3 +188,42 @@ def test_tiny_gap_net_shapes():
     assert isinstance(t["gap"], GlobalAvgPool) and isinstance(t["fc"], Linear)
     assert t.output_shapes()["relu4_2"] == (64, 8, 8)
     assert isinstance(models.vgg16()["flatten"], Flatten)
+
+
+@pytest.mark.parametrize("rule", ["gradient", "deconvnet", "guided"])
+def test_keep_holds_only_the_named_outputs_and_gives_the_same_input_gradient(net, x, rng, rule):
+    g = {"fc": rng.standard_normal((2, 5)), "relu2_2": rng.standard_normal((2, 6, 10, 14))}
+    net.forward(x)
+    full = net.backward(g, rule)
+    scores = net.forward(x, keep=["relu2_2"])
+    assert set(net.outputs) == {"relu2_2", "fc"} and net.outputs["fc"] is scores
+    assert net.shapes["conv1_1"] == (2, 4, 20, 28)      # every shape is still known
+    assert all(layer.x is None for layer in net if isinstance(layer, Conv2d))
+    assert np.array_equal(net.backward(g, rule), full)
+
+
+def test_keep_refuses_unknown_layers_and_weight_gradients_without_input(net, x):
+    with pytest.raises(KeyError, match="unknown layer in keep 'relu2_3'.*relu2_2"):
+        net.forward(x, keep="relu2_3")
+    net.forward(x, keep="relu2_2")
+    with pytest.raises(RuntimeError, match="conv3_2: weight gradients need the input"):
+        net.backward({"fc": np.ones((2, 5))}, param_grads=True)
+
+
+@pytest.mark.parametrize("stride,pad,C,F", [(1, 1, 3, 5), (1, 1, 6, 2), (2, 1, 3, 4), (1, 0, 4, 4)])
+def test_conv_in_chunks_equals_the_whole_batch(rng, monkeypatch, stride, pad, C, F):
+    """CHUNK_BYTES so small that every image is its own chunk: the same numbers."""
+    from minicnn.layers import conv_fast
+    conv = Conv2d("c", C, F, 3, stride=stride, padding=pad, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((5, C, 9, 11))
+    out = conv.forward(x)
+    dout = rng.standard_normal(out.shape)
+    dx = conv.backward(dout)
+    calls = []
+    real = conv_fast._in_chunks
+    monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 1)
+    monkeypatch.setattr("minicnn.layers.conv._in_chunks",
+                        lambda f, a, shape, per: calls.append(len(a)) or real(f, a, shape, per))
+    assert np.array_equal(conv.forward(x), out)
+    assert np.array_equal(conv.backward(dout), dx)
+    assert calls == [5, 5]
