@@ -8,7 +8,7 @@
 #     G^l_ij = sum_k F^l_ik F^l_jk           E_l = sum_ij (G^l_ij - A^l_ij)^2 / (4 N_l^2 M_l^2)
 #     L_total = alpha L_content(conv4_2) + beta sum_l w_l E_l
 #
-# (`vis/objectives.py`: `gram_matrix`, `style`; `vis/synthesis/`). Runs on the
+# (`vis/objectives/content_style.py`: `gram_matrix`, `style`; `vis/synthesis/`). Runs on the
 # VGG16 trunk `vgg16_hed` (`minicnn weights fetch hed`); without it this
 # example says so in one line.
 #

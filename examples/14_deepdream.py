@@ -8,7 +8,7 @@
 #
 #     L = 1/2 ||A_l(x)||^2       x <- x + step * g / mean|g|,   g = dL/dx
 #
-# (`vis/objectives.py`: `deepdream`; `vis/synthesis/dream.py`). Runs on the
+# (`vis/objectives/units.py`: `deepdream`; `vis/synthesis/dream.py`). Runs on the
 # VGG16 trunk `vgg16_hed` (`minicnn weights fetch hed`); without it this
 # example says so in one line.
 #

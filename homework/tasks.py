@@ -118,14 +118,14 @@ TASKS = (
          "(zero on the last column and row), R = sum (Dh^2 + Dv^2)^(beta/2) per sample, and "
          "dR/dx",
          "Mahendran & Vedaldi 2015, Sec. 3.1 (docstring of total_variation in "
-         "vis/objectives.py)"),
+         "vis/objectives/priors.py)"),
     Task("gram-style", "Gram matrix and the style loss of one layer", 10,
          "G = F F^T / g(C, M) with F reshaped to (N, C, M = h*w), and the style term "
          "E = sum (G - A)^2 / l(C, M) with its gradient dE/dF = 4 (G - A) F / (l g), g and l "
          "from STYLE_NORMALIZATIONS",
          "Gatys et al. 2015, Eq. 1 and 4; Gatys et al. 2016, Eq. 4-5 (STYLE_NORMALIZATIONS "
-         "in vis/objectives.py)",
-         ("vis/objectives.py::vis.objectives.gram_matrix",)),
+         "in vis/objectives/content_style.py)",
+         ("vis/objectives/content_style.py::vis.objectives.content_style.gram_matrix",)),
     Task("deepdream-step", "the normalised gradient step of DeepDream", 5,
          "x += lr * g / mean |g|, the mean taken over each image's pixels and channels",
          "Mordvintsev et al. 2015, Inceptionism, make_step (docstrings of vis/optimize.py "

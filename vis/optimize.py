@@ -1,6 +1,6 @@
 r"""The one optimization loop behind every synthesized image.
 
-Objectives are maximized (``objectives.py``). One step of gradient ascent::
+Objectives are maximized (``vis/objectives/``). One step of gradient ascent::
 
     x_net = before(x)                          transforms: jitter
     net.forward(x_net); value, grads = objective(net, x_net)
@@ -177,7 +177,7 @@ def optimize(net, objective, x0, steps=100, step="adam", lr=0.05, transforms=(),
     """Maximize ``objective`` over the input image.
 
     Args:
-        net: a Net. objective: an objective or term (``objectives.py``).
+        net: a Net. objective: an objective or term (``vis/objectives/``).
         x0: (N, C, H, W) start, in the network's input space (not modified).
         steps: gradient steps, or evaluations for ``"lbfgs"``.
         step: one of :data:`STEPS` (module docstring). lr: a float, or a

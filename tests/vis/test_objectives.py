@@ -127,7 +127,7 @@ def test_gram_matrix_and_style_normalisations_by_hand():
                   "pytorch": 954 / 64 / 4, "cs231n": 954 / 64}
     for name in O.STYLE_NORMALIZATIONS:
         assert np.allclose(O.gram_matrix(F, name)[0], expected_gram[name]), name
-        value, _ = O._style_term("l", np.zeros((2, 2)), name).fn(F)
+        value, _ = O.style(["l"], [np.zeros((2, 2))], normalize=name).parts[0][1].fn(F)
         assert np.isclose(value[0], expected_E[name]), name
 
 

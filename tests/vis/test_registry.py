@@ -74,7 +74,7 @@ def test_the_localization_table_and_map_commands_come_from_the_records():
 
 FORBIDDEN = ("vis.draw", "vis.registry", "vis.tour", "vis.commands", "vis.cli", "matplotlib",
              "vis.explain", "vis.inputs")
-CORE = ["attribution", "localization", "features", "synthesis", "adversarial"]
+CORE = ["attribution", "localization", "features", "synthesis", "adversarial", "objectives"]
 
 
 def _imports(path):
@@ -96,7 +96,7 @@ def _imports(path):
 @pytest.mark.parametrize("path", sorted(p for folder in CORE for p in (ROOT / "vis" / folder)
                                         .rglob("*.py"))
                          + [ROOT / "vis" / f for f in ("targets.py", "netinfo.py",
-                                                         "objectives.py", "optimize.py",
+                                                         "optimize.py",
                                                          "transforms.py")
                             if (ROOT / "vis" / f).exists()],
                          ids=lambda p: str(p.relative_to(ROOT)))
@@ -110,3 +110,13 @@ def test_importing_a_method_folder_loads_no_drawing():
             "vis.netinfo; bad = [m for m in ('matplotlib', 'vis.draw', 'vis.tour', "
             "'vis.registry', 'vis.commands') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_every_option_without_a_default_says_what_its_absence_means():
+    from vis.commands.common import help_text
+    unsaid = [(m.name, o.name) for m in METHODS.values() for o in m.options
+              if o.default is None and not o.absent.strip()]
+    assert unsaid == []
+    window = next(o for o in METHODS["occlusion"].options if o.name == "window")
+    assert help_text(window).startswith("square side in pixels (default: 8 px at 64x64, ")
+    assert all("None" not in help_text(o) for m in METHODS.values() for o in m.options)

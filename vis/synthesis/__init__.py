@@ -1,7 +1,7 @@
 """What image the network wants: synthesis by optimizing the input.
 
 Every method is a thin recipe over ``vis/optimize.py`` (one loop) with
-objectives from ``vis/objectives.py`` and per-step transforms from
+objectives from ``vis/objectives/`` and per-step transforms from
 ``vis/transforms.py``; each returns an ``optimize.Result``.
 
 ===========================  =======================================  ===============
