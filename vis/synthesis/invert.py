@@ -10,9 +10,12 @@ with the alpha-norm ``R_a = sum |x|^a``, a = 6 (it keeps the pixels in
 range) and total variation ``R_V = sum ((dx)^2 + (dy)^2)^(beta/2)``, beta = 2
 (it favours piecewise-smooth images). As the paper balances its terms, the
 loss is normalised by ``||Phi_0||^2`` so that one set of weights suits every
-layer, and the priors by the image size and a typical pixel norm B (80 on the
-0-255 mean-subtracted scale; converted to this net's units) and gradient
-``V = B / 6.5``::
+layer (CVPR 2015, Sec. 3). The priors are normalised by the image size and a
+typical pixel norm B (80 on the 0-255 mean-subtracted scale; converted to
+this net's units) and gradient ``V = B / 6.5``, the constants of the journal
+version (Mahendran & Vedaldi 2016, IJCV, "Visualizing deep convolutional
+neural networks using natural pre-images", on balancing the terms; the CVPR
+paper scales the input by the average image norm instead)::
 
     lambda_a sum |x|^a / (H W B^a)      lambda_V sum (...)^(beta/2) / (H W V^beta)
 
