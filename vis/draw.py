@@ -42,6 +42,8 @@ Example:
     (2, 5, 3)
 """
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from minicnn.backend import asnumpy
@@ -178,46 +180,110 @@ def auto_zoom(height, target=256):
     return max(1, target // int(height))
 
 
+class Scale(NamedTuple):
+    """A colour scale drawn under a picture, under the panel(s) it belongs to.
+
+    Attributes:
+        cmap: a matplotlib colormap name (``"jet"``, ``"bwr"``, ``"gray"``).
+        low, high: the words at its two ends ("min", "99th pct").
+        label: what it is the scale of, printed in its middle ("overlay").
+        span: ``(x0, x1)``, the columns of the picture it sits under (the
+            panel it describes, see :func:`panel_spans`); None: the whole width.
+    """
+    cmap: str
+    low: str
+    high: str
+    label: str = ""
+    span: Optional[tuple] = None
+
+
+#: Height in pixels of the strip of colour scales under a titled picture.
+SCALE_HEIGHT = 30
+
+
+def panel_spans(n, width, pad=4):
+    """``(x0, x1)`` columns of the ``n`` panels of :func:`side_by_side`, each ``width`` px.
+
+    >>> panel_spans(3, 256)
+    [(0, 256), (260, 516), (520, 776)]
+    """
+    return [(k * (width + pad), k * (width + pad) + width) for k in range(n)]
+
+
+def _scales(scale):
+    """None, one scale (a ``Scale`` or a ``(cmap, low, high)`` tuple) or a list -> list."""
+    if scale is None:
+        return []
+    if isinstance(scale, tuple) and isinstance(scale[0], str):
+        return [Scale(*scale)]
+    return [Scale(*s) for s in scale]
+
+
+def label_fits(scale, width, font):
+    """Whether ``low``, ``label`` and ``high`` fit side by side, 8 px apart, in ``width``."""
+    words = (str(scale.low), scale.label, str(scale.high))
+    half = max(font.getlength(str(scale.low)), font.getlength(str(scale.high)))
+    return font.getlength(scale.label) / 2 + half + 8 <= width / 2 and \
+        sum(font.getlength(w) for w in words) + 16 <= width
+
+
+def _scale_strip(scales, width, factor, font):
+    """The strip (SCALE_HEIGHT, width, 3) with each scale's ramp and words under its span."""
+    import matplotlib
+    from PIL import Image, ImageDraw
+    strip = Image.new("RGB", (width, SCALE_HEIGHT), "white")
+    pen = ImageDraw.Draw(strip)
+    for s in scales:
+        x0, x1 = (0, width) if s.span is None else (s.span[0] * factor, s.span[1] * factor)
+        x0, x1 = x0 + 4, max(x0 + 12, x1 - 4)
+        ramp = matplotlib.colormaps[s.cmap](np.linspace(0, 1, x1 - x0))[:, :3]
+        strip.paste(Image.fromarray(np.round(np.tile(ramp[None], (9, 1, 1)) * 255)
+                                    .astype(np.uint8)), (x0, 2))
+        pen.text((x0, 13), str(s.low), fill="black", font=font, anchor="la")
+        pen.text((x1, 13), str(s.high), fill="black", font=font, anchor="ra")
+        if s.label and label_fits(s, x1 - x0, font):
+            pen.text(((x0 + x1) // 2, 13), s.label, fill="black", font=font, anchor="ma")
+    return np.asarray(strip)
+
+
 def titled(picture, title, scale=None, min_width=256):
-    """A picture with a title strip above it and, optionally, a colour scale below.
+    """A picture with a title strip above it and, optionally, colour scales below.
 
     What a lecturer projects must say what it shows: the strip names the
-    method, model, target and layer; the scale says what the colours mean.
+    method, model, target and layer; each scale says what the colours of the
+    panel above it mean, and names that panel, so a figure whose panels use
+    different scales (a grey map beside a jet overlay) cannot be misread.
 
     Args:
         picture: uint8 (H, W, 3) or float (3, H, W) in [0, 1].
         title: one or more lines (``\\n``) of text.
-        scale: None, or ``(cmap, low, high)``: a colormap name (``"jet"``,
-            ``"bwr"``, ``"gray"``) and the labels of its two ends.
+        scale: None, a :class:`Scale` (or a ``(cmap, low, high)`` tuple: the
+            whole width), or a list of them, each under its own ``span``.
         min_width: the picture is enlarged (pixel repetition) to at least this
             width, so small images stay readable.
 
     Returns:
-        uint8 (H', W', 3): strip, picture, scale stacked on a white background.
+        uint8 (H', W', 3): strip, picture, scales (``SCALE_HEIGHT`` px) stacked
+        on a white background.
     """
     from PIL import Image, ImageDraw, ImageFont
     pic = to_uint8(picture)
     pic = np.repeat(pic[..., None], 3, axis=2) if pic.ndim == 2 else pic
-    pic = zoom(pic, max(1, -(-min_width // pic.shape[1])) if pic.shape[1] < min_width else 1)
+    factor = max(1, -(-min_width // pic.shape[1])) if pic.shape[1] < min_width else 1
+    pic = zoom(pic, factor)
     font = ImageFont.load_default(size=13)
     lines = str(title).split("\n")
     W = max(pic.shape[1], 8 + int(max(font.getlength(line) for line in lines)))
+    pic_width = pic.shape[1]
     pic = np.pad(pic, ((0, 0), (0, W - pic.shape[1]), (0, 0)), constant_values=255)
     strip = Image.new("RGB", (W, 6 + 16 * len(lines)), "white")
     pen = ImageDraw.Draw(strip)
     for k, line in enumerate(lines):
         pen.text((4, 3 + 16 * k), line, fill="black", font=font)
     parts = [np.asarray(strip), pic]
-    if scale is not None:
-        import matplotlib
-        cmap, low, high = scale
-        bar_w = max(32, W // 2)
-        ramp = matplotlib.colormaps[cmap](np.linspace(0, 1, bar_w))[:, :3]
-        bar = Image.new("RGB", (W, 22), "white")
-        bar.paste(Image.fromarray(np.round(np.tile(ramp[None], (8, 1, 1)) * 255)
-                                  .astype(np.uint8)), ((W - bar_w) // 2, 2))
-        pen = ImageDraw.Draw(bar)
-        pen.text((2, 6), str(low), fill="black", font=font, anchor="lm")
-        pen.text((W - 2, 6), str(high), fill="black", font=font, anchor="rm")
-        parts.append(np.asarray(bar))
+    scales = _scales(scale)
+    if scales:
+        bar = _scale_strip([s if s.span else s._replace(span=(0, pic_width // factor))
+                            for s in scales], W, factor, font)
+        parts.append(bar)
     return np.concatenate(parts, axis=0)

@@ -47,11 +47,20 @@ from minicnn.backend import asnumpy, get_array_module
 from minicnn.files import atomic_write
 
 
+class DarkImageWarning(UserWarning):
+    """A 16-bit image whose values all fit in 8 bits: read as it is, it looks almost black."""
+
+
 def load_image(path, size=None):
     """Read any image Pillow can open as RGB float32 ``(3, H, W)`` in [0, 1].
 
     Greyscale, RGBA (alpha dropped, as Keras' ``load_img`` does), palette,
-    CMYK and 16-bit images are converted with a warning saying so.
+    CMYK and 16-bit images are converted with a warning saying so: an 8- or
+    16-bit file Pillow can read is never refused, and never rescaled behind
+    the user's back. A 16-bit image is divided by 65535; if its largest value is at most
+    255 (8-bit data saved as 16-bit, a common export slip) the result is
+    almost black, and the warning (a :class:`DarkImageWarning`) says that
+    instead of the plain conversion note.
 
     Args:
         path: file name.
@@ -61,7 +70,8 @@ def load_image(path, size=None):
             exactly ``(3, H, W)``.
 
     Raises:
-        ValueError: the file is not an image (the message names it).
+        ValueError: the file is not an image, or a 32-bit integer image with
+            values outside 0 .. 65535 (the message names it).
         FileNotFoundError: no such file (the message names it).
 
     Example:
@@ -73,12 +83,12 @@ def load_image(path, size=None):
     try:
         with Image.open(path) as img:
             img.load()
-            mode, alpha = img.mode, "A" in img.mode or "transparency" in img.info
+            mode, fmt, dark = img.mode, img.format or "image", False
+            alpha = "A" in mode or "transparency" in img.info
             if mode == "RGB":
                 arr = np.asarray(img, dtype=np.float32) / 255.0
             elif mode in ("I", "I;16", "I;16B", "I;16L"):        # 16-bit greyscale
-                grey = np.asarray(img, dtype=np.float32) / 65535.0
-                arr = np.repeat(grey[:, :, None], 3, axis=2)
+                arr, dark = _sixteen_bit(np.asarray(img), path, fmt)
             else:
                 arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
     except FileNotFoundError:
@@ -87,11 +97,29 @@ def load_image(path, size=None):
         raise ValueError(f"{path} is a folder, not an image file") from None
     except (OSError, SyntaxError) as e:      # UnidentifiedImageError is an OSError
         raise ValueError(f"{path}: not an image Pillow can read ({e})") from None
-    if mode != "RGB":
+    if mode != "RGB" and not dark:                  # a dark one was warned about already
         lost = " (transparency dropped)" if alpha else ""
         warnings.warn(f"{path}: converted {mode} image to RGB{lost}", stacklevel=2)
     image = np.ascontiguousarray(arr.transpose(2, 0, 1))
     return image if size is None else fit(image, size)
+
+
+def _sixteen_bit(values, path, fmt):
+    """16-bit greyscale (H, W) -> (RGB (H, W, 3) in [0, 1], values / 65535; dark).
+
+    ``dark``: every value is at most 255, and a :class:`DarkImageWarning` said
+    so. Values outside 0 .. 65535 (a 32-bit integer image, mode "I") are refused.
+    """
+    lo, hi = int(values.min()), int(values.max())
+    if lo < 0 or hi > 65535:
+        raise ValueError(f"{path}: 32-bit integer image with values in [{lo}, {hi}]; "
+                         "minicnn reads 8- and 16-bit images: save it as one of them")
+    if hi <= 255:
+        warnings.warn(f"{path}: 16-bit {fmt} whose largest value is {hi} of 65535; it will "
+                      "look almost black (was it 8-bit data saved as 16-bit?)",
+                      DarkImageWarning, stacklevel=3)
+    grey = values.astype(np.float32) / 65535.0
+    return np.repeat(grey[:, :, None], 3, axis=2), hi <= 255
 
 
 def resize(image01, size):

@@ -10,6 +10,8 @@ Target text (``--target``), the same grammar everywhere:
 ===================  ====================================================
 ``5``                class 5
 ``tabby``            the class of that name (refused if several share it)
+``tab``              the one class whose name starts so (refused, listing
+                     them, if several do: ``vis.targets.class_index``)
 ``conv5_3:12``       channel 12 of conv5_3 at its most active position
 ``conv5_3:12@7,9``   the unit at row 7, column 9 of that channel
 ``conv5_3:top``      each image's most active channel of conv5_3
@@ -35,7 +37,7 @@ from minicnn.data import make_shapes
 from minicnn.losses import softmax
 from minicnn.data import TEST_SEED
 
-from .image import fit, load_image
+from .image import DarkImageWarning, fit, load_image
 from .netinfo import class_count, class_names, input_size, score_layer
 from .targets import class_index
 
@@ -53,13 +55,29 @@ class Inputs(NamedTuple):
         names: N file-name stems ("cat", "sample3").
         labels: (N,) true classes (-1 when unknown).
         boxes: (N, 4) true boxes (x0, y0, x1, y1), or None for files.
-        notes: conversions worth telling the user (greyscale, RGBA ...).
+        notes: what the user should hear about the files, one line each,
+            ``note: ...`` (a conversion: greyscale, RGBA ...) or ``warning:
+            ...`` (a 16-bit file that will look almost black).
     """
     images: np.ndarray
     names: list
     labels: np.ndarray
     boxes: Optional[np.ndarray]
     notes: list
+
+
+def read_image(path, size=None):
+    """``vis.image.load_image`` with its warnings as lines for the user: (image, lines).
+
+    Each line is ``note: ...`` (a conversion) or ``warning: ...`` (a
+    :class:`~vis.image.DarkImageWarning`), ready to print on stderr.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        image = load_image(path, size=size)
+    lines = [("warning: " if issubclass(w.category, DarkImageWarning) else "note: ")
+             + str(w.message) for w in caught]
+    return image, lines
 
 
 def load_images(paths, net):
@@ -73,10 +91,8 @@ def load_images(paths, net):
     arch = net.meta.get("arch", "this net")
     images, names, notes = [], [], []
     for path in paths:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            img = load_image(path)
-        notes += [str(w.message) for w in caught]
+        img, lines = read_image(path)
+        notes += lines
         h, w = img.shape[1:]
         if h < H or w < W:
             raise ValueError(f"{path} is {w}x{h} pixels, too small: {arch} needs at least "

@@ -62,7 +62,10 @@ class Option(NamedTuple):
         source: where the default comes from (paper and section, or reference code).
         help: one line for ``--help``.
         flag: the command-line flag (default ``--`` + name with ``-`` for ``_``).
-        positive: the value must be at least 1 (counts, sizes).
+        positive: the value must be at least 1 (counts, sizes; ``int``) or
+            greater than 0 (``float``: a noise level, a perplexity).
+        absent: what a default of None means, in words for ``--help`` ("the
+            preset's"); every option whose default is None has one.
     """
     name: str
     type: object
@@ -71,6 +74,7 @@ class Option(NamedTuple):
     help: str
     flag: Optional[str] = None
     positive: bool = False
+    absent: str = ""
 
     @property
     def cli_flag(self):
@@ -111,8 +115,8 @@ SECTIONS = {
 }
 
 _LAYER = Option("layer", str, None, "Selvaraju et al. 2017, Sec. 3: the last conv layer",
-                "a conv-side layer (default: the ReLU after the last conv, relu4_2 in "
-                "tiny, relu5_3 in VGG16)")
+                "a conv-side layer", absent="the ReLU after the last conv layer (relu4_2 "
+                "in tiny, relu5_3 in VGG16)")
 
 _RECORDS = [
     Method("activations", "Activations", "Zeiler & Fergus 2014, Fig. 2; Chollet 2017, "
@@ -134,7 +138,7 @@ _RECORDS = [
                Option("n", int, 50, "Smilkov et al. 2017, Sec. 3 (n = 50)", "noisy copies",
                       flag="-n", positive=True),
                Option("sigma", float, 0.15, "Smilkov et al. 2017, Sec. 3 (10-20 %)",
-                      "noise std as a fraction of the image's value range"),
+                      "noise std as a fraction of the image's value range", positive=True),
                Option("seed", int, 0, "minicnn: every random process takes a seed",
                       "noise seed")),
            evaluation={"n": 24}, summary="the gradient averaged over noisy copies"),
@@ -154,10 +158,12 @@ _RECORDS = [
            summary="guided backprop times Grad-CAM"),
     Method("occlusion", "Occlusion", "Zeiler & Fergus 2014, Sec. 4.2", occlusion, "map",
            "occlusion", options=(
-               Option("window", int, None, "Zeiler & Fergus 2014, Sec. 4.2, scaled: 8 px "
-                      "at 64x64, 28 px at 224x224", "square side in pixels", positive=True),
-               Option("stride", int, None, "half the window", "step in pixels",
-                      positive=True)),
+               Option("window", int, None, "Zeiler & Fergus 2014, Sec. 4.2, scaled to the "
+                      "input", "square side in pixels", positive=True,
+                      absent="8 px at 64x64, 28 px at 224x224"),
+               Option("stride", int, None, "minicnn: overlapping windows (occlusion.py, "
+                      "8/4 px at 64x64)", "step in pixels", positive=True,
+                      absent="half the window")),
            evaluation={"window": 16, "stride": 8},
            summary="the score drop under a sliding grey square"),
     Method("localize", "Localization", "Simonyan et al. 2014, Sec. 6", localize, "map",
@@ -187,7 +193,7 @@ _RECORDS += [
     Method("embed", "t-SNE of CNN codes", "van der Maaten & Hinton 2008; Karpathy's "
            "t-SNE of CNN codes", tsne, "dataset", "codes", options=(
                Option("perplexity", float, 30.0, "van der Maaten & Hinton 2008, Sec. 3 "
-                      "(5-50; 30)", "t-SNE perplexity"),
+                      "(5-50; 30)", "t-SNE perplexity", positive=True),
                Option("seed", int, 0, "minicnn: every random process takes a seed",
                       "initial embedding seed"),
                _N._replace(default=500, source="minicnn: 500 images, seconds on 2 cores")),
@@ -208,9 +214,10 @@ _RECORDS += [
     Method("maximize", "Activation maximization", "Erhan et al. 2009; Yosinski et al. 2015, "
            "Table 1", activation_maximization, "image", "wants", options=(
                Option("preset", str, "yosinski-3", "Yosinski et al. 2015, Table 1, row 3",
-                      "regularization preset"),
-               Option("steps", int, None, "the preset's", "optimization steps",
-                      positive=True)),
+                      "regularization preset: erhan or yosinski-1 .. yosinski-4"),
+               Option("steps", int, None, "Yosinski et al. 2015's toolbox, per preset",
+                      "optimization steps", positive=True,
+                      absent="the preset's (1000 for yosinski-3)")),
            targets=("unit",), summary="the image that maximizes a unit, with image priors"),
     Method("invert", "Feature inversion", "Mahendran & Vedaldi 2015, Eq. 1", invert, "image",
            "inversion", options=(
@@ -226,8 +233,9 @@ _RECORDS += [
            "image", "style", options=(
                Option("preset", str, "gatys2016", "Gatys et al. 2016 (alpha/beta 1e-3)",
                       "gatys2016, gatys-code, pytorch or cs231n"),
-               Option("steps", int, None, "the preset's", "steps or L-BFGS-B evaluations",
-                      positive=True)),
+               Option("steps", int, None, "each preset's source (style.py)",
+                      "steps or L-BFGS-B evaluations", positive=True,
+                      absent="the preset's (500 for gatys2016)")),
            targets=(), summary="a photo's content in another's style"),
     Method("dream", "DeepDream", "Mordvintsev et al. 2015", deepdream, "image", "dream",
            options=(
@@ -247,8 +255,9 @@ _RECORDS += [
     Method("pgd", "Iterative attack / PGD", "Kurakin et al. 2017, Sec. 2.2; Madry et al. "
            "2018, Eq. 2", pgd, "adversarial", "fooling", options=(
                _EPS, Option("norm", str, "inf", "Madry et al. 2018 (L-inf)", "inf or 2"),
-               Option("steps", int, None, "Kurakin et al. 2017: min(eps*255 + 4, 1.25 eps*255)",
-                      "steps", positive=True)),
+               Option("steps", int, None, "Kurakin et al. 2017, Sec. 2.2 (L-inf); the "
+                      "robustness library (L2)", "steps", positive=True,
+                      absent="min(eps*255 + 4, 1.25 eps*255) for L-inf, 10 for L2")),
            targets=("class",), summary="many small projected steps"),
     Method("fool", "Fooling images", "cs231n assignment 3 (Szegedy et al. 2014)",
            fooling_image, "adversarial", "fooling", targets=("class",),

@@ -12,8 +12,10 @@ what, the same way for all of them::
     ("conv5_3", 12, i, j)    the unit at row i, column j of that channel
     ("conv5_3", "top")       each sample's most active channel of conv5_3, at
                              its most active position
-    "tabby" / ["tabby", ..]  class names (``net.meta["class_names"]``); a name
-                             that several classes share is refused, listing them
+    "tabby" / ["tabby", ..]  class names (``net.meta["class_names"]``), or a
+                             prefix of exactly one (``class_index``); a
+                             prefix or name that several classes share is
+                             refused, listing them
 
 **Class scores.** The score ``S_c`` is the output of the net's last layer
 *before* a softmax (Simonyan et al. 2014, Sec. 2 and 3.1: a posterior can be
@@ -159,21 +161,41 @@ def unit_gradient(out, target):
 
 
 def class_index(net, name):
-    """The class index of a class name (any case) in ``net.meta["class_names"]``.
+    """The class index of a class name in ``net.meta["class_names"]``, any case.
+
+    The rule, the same for the Python API and ``--target``: a full name wins;
+    otherwise a prefix that starts exactly one name is that class (``"sq"``
+    is ``square`` in ``tiny``). A prefix that several names start with is
+    refused, listing each with its index, as is a full name that several
+    classes share (ImageNet has two "crane"s: 134 the bird, 517 the machine).
 
     Raises:
-        ValueError: an unknown name (with close names), or a name that several
-            classes share (ImageNet has two "crane"s: 134 the bird, 517 the
-            machine), listing every index.
+        ValueError: an unknown name (with close names), an ambiguous prefix or
+            a shared name, in one line.
+
+    Example:
+        >>> from minicnn import models
+        >>> net = models.load("tiny")
+        >>> class_index(net, "Star"), class_index(net, "sq")
+        (3, 1)
+        >>> class_index(net, "c")                  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: class 'c' is ambiguous in tiny: circle (0), cross (4) start with it; ...
     """
-    names = class_names(net)
-    hits = [k for k, n in enumerate(names) if n.lower() == str(name).lower()]
-    if len(hits) == 1:
-        return hits[0]
+    names, key = class_names(net), str(name).strip().lower()
     arch = net.meta.get("arch", "this net")
-    if hits:
+    hits = [k for k, n in enumerate(names) if n.lower() == key]
+    if len(hits) > 1:
         raise ValueError(f"class name {name!r} is ambiguous in {arch}: classes "
                          f"{', '.join(map(str, hits))} are all called that; give the index")
+    hits = hits or [k for k, n in enumerate(names) if key and n.lower().startswith(key)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        listing = ", ".join(f"{names[k]} ({k})" for k in hits)
+        raise ValueError(f"class {name!r} is ambiguous in {arch}: {listing} start with it; "
+                         "give more letters or the index")
     listing = f": {', '.join(names)}" if len(names) <= 20 else ""
     hint = did_you_mean(str(name), names)
     raise ValueError(f"unknown class {name!r}{hint} ({arch} has "

@@ -249,7 +249,7 @@ def test_a_missing_clone_is_said_clearly(monkeypatch, capsys):
     with pytest.raises(FileNotFoundError, match="clone of the repository"):
         ex.script("03")
     command("--list")                              # the list still shows what exists
-    assert "this installation has no examples folder" in capsys.readouterr().out
+    assert "note: this installation has no examples folder" in capsys.readouterr().err
 
 
 def test_the_folder_readme_lists_every_example_and_the_reserved_numbers():

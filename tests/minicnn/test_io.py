@@ -256,14 +256,43 @@ def test_weights_list_cli(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line and line[0] != " "}
     assert "installed" in lines["tiny"] and "not installed" not in lines["tiny"]
+    assert "shipped" not in lines["tiny"]           # a tiny.npz of the user's, not the package's
     assert "not installed" in lines["vgg16"] and "527.8 MB" in lines["vgg16"]
-    assert "converted locally" in lines["mine"]
+    assert "found in the weights folder (arch tiny, source not recorded)" in lines["mine"]
     assert f"at {tmp_path / 'tiny.npz'}" in out
     assert "minicnn weights fetch hed" in out
     rows = {r["name"]: r for r in zoo.list_models()}
     assert set(rows) >= {"tiny", "alexnet", "vgg16", "vgg19", "vgg16_keras",
                          "vgg16_keras_notop", "vgg16_hed", "mine"}
     assert rows["tiny"]["size"] == (tmp_path / "tiny.npz").stat().st_size
+
+
+def test_weights_list_tells_shipped_installed_and_weightless_apart(monkeypatch, capsys):
+    monkeypatch.delenv("MINICNN_WEIGHTS", raising=False)       # the package's own folder
+    rows = {r["name"]: r for r in zoo.list_models()}
+    assert rows["tiny"]["status"] == rows["tiny_biased"]["status"] == "shipped"
+    assert "watermark" in rows["tiny_biased"]["description"]
+    assert "converted" not in rows["tiny_biased"]["description"]
+    assert rows["alexnet_caffe"]["status"] == "no weights" and not rows["alexnet_caffe"]["installed"]
+    assert rows["alexnet"]["status"] in ("installed", "not installed")
+    assert main(["weights", "list"]) == 0
+    lines = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()
+             if line and line[0] != " " and not line.startswith(("weights", "NAME"))}
+    assert lines["tiny_biased"] == "shipped" and lines["alexnet_caffe"] == "no"   # "no weights"
+
+
+def test_an_architecture_without_weights_says_so_not_unknown(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINICNN_WEIGHTS", str(tmp_path))
+    with pytest.raises(FileNotFoundError) as err:
+        models.load("alexnet_caffe")
+    message = str(err.value)
+    assert message.startswith("alexnet_caffe is an architecture without weights")
+    assert "unknown" not in message and "no converter reads its weights" in message
+    assert "minicnn weights fetch alexnet" in message          # the pretrained family member
+    with pytest.raises(KeyError, match="alexnet_caffe is an architecture without weights"):
+        zoo.source("alexnet_caffe")                            # minicnn weights fetch
+    with pytest.raises(KeyError, match="tiny ships with the package: nothing to download"):
+        zoo.source("tiny")
 
 
 # --- class names and decode_predictions ------------------------------------------------

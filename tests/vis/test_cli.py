@@ -13,7 +13,7 @@ from PIL import Image
 
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
-from vis import cli
+from vis import cli, draw
 from vis.registry import map_methods
 
 ZOOM = 4                      # draw.auto_zoom(64): 64 px panels shown at 256 px
@@ -51,7 +51,7 @@ def check_png(path, size, scale=True):
     one flat colour, and (``scale``) a colour scale below; returns the picture's pixels."""
     assert path.is_file(), path
     W, H = size
-    bar = 22 if scale else 0                        # vis.draw.titled's scale strip
+    bar = draw.SCALE_HEIGHT if scale else 0         # vis.draw.titled's scale strip
     with Image.open(path) as img:
         # the picture is W wide; a long title may widen the strip (padded white)
         assert img.format == "PNG" and img.width >= W and img.height >= H + bar + 22
@@ -122,10 +122,8 @@ def test_refuses_to_overwrite_without_force(weights, out, capsys):
 
 
 def test_unknown_method_lists_the_choices(weights, capsys):
-    with pytest.raises(SystemExit) as exit_:
-        run("saliencyy", "--out", "x")
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
+    assert run("saliencyy", "--out", "x") == 2
+    err = one_error_line(capsys)
     assert "invalid choice: 'saliencyy'" in err and "gradcam" in err and "tour" in err
 
 
@@ -185,8 +183,9 @@ def test_greyscale_image_is_converted_with_a_note(weights, tmp_path, out, capsys
     path = tmp_path / "grey.png"
     Image.fromarray(rng.integers(0, 256, (80, 120), dtype=np.uint8), mode="L").save(path)
     assert run("gradcam", "--image", path, "--out", out) == 0
-    stdout = capsys.readouterr().out
-    assert "note:" in stdout and "grey.png" in stdout and "converted L image to RGB" in stdout
+    captured = capsys.readouterr()
+    assert f"note: {path}: converted L image to RGB\n" in captured.err     # not a result:
+    assert "note:" not in captured.out                                     # stderr only
     pixels = check_png(out / "grey_tiny_gradcam.png", (3 * PANEL + 8, PANEL))
     # the input panel is grey: R = G = B
     assert np.array_equal(pixels[:, :PANEL, 0], pixels[:, :PANEL, 1])
@@ -234,8 +233,9 @@ def test_a_net_without_scores_explains_its_most_active_unit(method, weights, out
     import vis.commands.common as common
     monkeypatch.setattr(common, "load_model", lambda name: trunk())
     assert run(method, "--model", "trunk", "--out", out, *FAST.get(method, [])) == 0
-    stdout = capsys.readouterr().out
-    assert "no class scores" in stdout and "relu2_2:top" in stdout
+    captured = capsys.readouterr()
+    stdout = captured.out
+    assert "no class scores" in captured.err and "relu2_2:top" in captured.err
     assert re.search(r"sample0: unit relu2_2:\d+@\d+,\d+", stdout), stdout
     check_png(out / f"sample0_trunk_{method}.png", (3 * PANEL + 8, PANEL))
 
@@ -266,7 +266,7 @@ def test_photo_on_the_shapes_model_says_it_is_out_of_domain(weights, tmp_path, o
     path = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (70, 90, 3), np.uint8)).save(path)
     assert run("saliency", "--image", path, "--out", out) == 0
-    assert "out of its domain" in capsys.readouterr().out
+    assert "out of its domain" in capsys.readouterr().err
 
 
 def test_arguments_are_checked_before_any_folder_is_made(weights, out, capsys):
@@ -279,11 +279,13 @@ def test_arguments_are_checked_before_any_folder_is_made(weights, out, capsys):
     assert "out of range" in one_error_line(capsys)
 
 
-def test_bad_option_shows_the_subcommand_usage(weights, capsys):
-    with pytest.raises(SystemExit):
-        run("occlusion", "--window", "0")
-    err = capsys.readouterr().err
-    assert "usage: minicnn occlusion" in err and "must be at least 1" in err
+def test_bad_option_is_one_line_pointing_to_the_subcommand_help(weights, capsys):
+    assert run("occlusion", "--window", "0") == 2
+    assert one_error_line(capsys) == ("minicnn: error: argument --window: 0 must be at least 1 "
+                                      "(see `minicnn occlusion --help`)")
+    assert run("saliency", "--octaves", "3") == 2          # another command's option
+    assert one_error_line(capsys) == ("minicnn: error: unrecognized arguments: --octaves 3 "
+                                      "(see `minicnn saliency --help`)")
 
 
 def test_ctrl_c_is_one_line_and_leaves_nothing(weights, out, capsys, monkeypatch):
@@ -311,3 +313,125 @@ def test_summary_takes_architectures_installed_names_and_npz_paths(weights, caps
     assert run("summary", "tiny") == 0 and run("summary", weights / "tiny.npz") == 0
     assert run("summary", "nope") == 2
     one_error_line(capsys)
+
+
+def test_a_16_bit_png_of_8_bit_values_is_one_warning_line_on_stderr(weights, tmp_path, out,
+                                                                   capsys):
+    values = np.random.default_rng(2).integers(0, 256, (80, 96)).astype(np.uint16)
+    path = tmp_path / "photo.png"
+    Image.fromarray(values).save(path)                   # Pillow writes mode "I;16"
+    assert run("saliency", "--image", path, "--out", out) == 0
+    captured = capsys.readouterr()
+    said = [line for line in captured.err.splitlines() if str(path) in line]
+    assert said == [f"warning: {path}: 16-bit PNG whose largest value is 255 of 65535; it "
+                    "will look almost black (was it 8-bit data saved as 16-bit?)"]
+    assert "16-bit" not in captured.out
+
+
+def parsers():
+    """(command words, parser) for ``minicnn`` and every subcommand, nested ones too."""
+    import argparse
+    todo = [([], cli.build_parser())]
+    while todo:
+        words, parser = todo.pop()
+        yield words, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo += [(words + [name], sub) for name, sub in action.choices.items()]
+
+
+def test_every_option_of_every_subcommand_has_help():
+    import argparse
+    missing = [f"minicnn {' '.join(words)} {action.option_strings or action.dest}"
+               for words, parser in parsers() for action in parser._actions
+               if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction))
+               and not (action.help or "").strip()]
+    assert missing == []
+    assert len(list(parsers())) > 35                 # the walk reached the nested commands
+
+
+def test_no_help_text_says_default_none():
+    texts = {" ".join(words): parser.format_help() for words, parser in parsers()}
+    said = [words for words, text in texts.items() if re.search(r"default:?\s*None", text)]
+    assert said == []
+    assert "the preset's (1000 for yosinski-3)" in " ".join(texts["maximize"].split())
+    assert "(default: the ReLU after the last conv layer" in " ".join(texts["gradcam"].split())
+
+
+MODEL_COMMANDS = (map_methods() + ["localize", "activations", "filters", "patches",
+                  "neighbours", "embed", "class-model", "maximize", "invert", "texture",
+                  "style", "dream", "fgsm", "pgd", "one-pixel", "universal", "tour"])
+
+
+@pytest.mark.parametrize("command", MODEL_COMMANDS + ["fool", "patch"])
+def test_an_architecture_without_weights_is_not_an_unknown_model(command, weights, out, capsys):
+    target = ["--target", "0"] if command in ("fool", "patch") else []
+    assert run(command, "--model", "alexnet_caffe", "--out", out, *target) == 2
+    err = one_error_line(capsys)
+    assert err.startswith("minicnn: error: alexnet_caffe is an architecture without weights")
+    assert "unknown" not in err and "minicnn weights fetch alexnet" in err
+    assert not out.exists()
+
+
+def test_summary_of_an_architecture_without_weights_says_so_once(weights, capsys):
+    assert run("summary", "alexnet_caffe") == 0
+    captured = capsys.readouterr()
+    assert "Total params: 60,965,224" in captured.out
+    assert captured.err == ("note: alexnet_caffe is shown as an architecture: it has no "
+                            "weights (`minicnn weights list` says how to get them)\n")
+
+
+def test_summary_prints_the_input_shape_as_a_user_reads_it(weights, capsys):
+    assert run("summary", "tiny") == 0
+    captured = capsys.readouterr()
+    last = captured.out.splitlines()[-1]
+    assert last.startswith("Input: N x 3 x 64 x 64 (") and "(None,) +" not in captured.out
+    assert captured.err == ""                           # tiny is installed: nothing to note
+
+
+def test_a_class_prefix_is_the_class_and_an_ambiguous_one_lists_every_match(weights, out,
+                                                                            capsys):
+    assert run("saliency", "--target", "c", "--out", out) == 2
+    assert one_error_line(capsys) == ("minicnn: error: class 'c' is ambiguous in tiny: circle "
+                                      "(0), cross (4) start with it; give more letters or the "
+                                      "index")
+    assert not out.exists()
+    assert run("saliency", "--target", "sq", "--out", out) == 0
+    assert "sample0: square (1), layer input" in capsys.readouterr().out
+
+
+def test_the_map_figures_scales_sit_under_the_map_and_the_overlay(weights, out, capsys):
+    assert run("gradcam", "--out", out) == 0
+    with Image.open(out / "sample0_tiny_gradcam.png") as img:
+        strip = np.asarray(img.convert("RGB"))[-draw.SCALE_HEIGHT:, :3 * PANEL + 8]
+    ramp = strip[2:11].astype(int)                            # the rows of the colour ramps
+    spread = (ramp.max(axis=2) - ramp.min(axis=2)).max(axis=0)   # colour per column
+    under = [slice(k * (PANEL + 4) + 6, k * (PANEL + 4) + PANEL - 6) for k in range(3)]
+    assert (strip[:, under[0]] == 255).all()                  # nothing under the input
+    assert spread[under[2]].max() > 200                       # jet under the overlay
+    assert spread[under[1]].max() < 10                        # grey (R = G = B) under the map
+    assert np.ptp(ramp[:, under[1]].mean(axis=(0, 2))) > 200   # ... running black to white
+
+
+def test_notes_go_to_stderr_and_results_to_stdout(weights, tmp_path, out, capsys):
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.full((70, 70), 128, np.uint8), mode="L").save(path)
+    assert run("saliency", "--image", path, "--out", out) == 0
+    captured = capsys.readouterr()
+    assert all(line.startswith(("note: ", "warning: ")) for line in captured.err.splitlines())
+    assert len(captured.err.splitlines()) == 2                # the conversion, the domain
+    assert [line.split()[0] for line in captured.out.splitlines()] == [
+        "grey:", "Saliency", "wrote"]                         # top 5, the title, the file
+
+
+def test_python_warnings_are_one_line_on_stderr(weights, out, capsys, monkeypatch):
+    import warnings
+    import vis.commands.maps as maps
+    real = maps.explain
+
+    def warns(*args, **kwargs):
+        warnings.warn("something odd, said once", UserWarning)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(maps, "explain", warns)
+    assert run("saliency", "--out", out) == 0
+    assert capsys.readouterr().err == "warning: something odd, said once\n"

@@ -195,3 +195,29 @@ def test_save_png_really_unwritable_folder(tmp_path):
             save_png(tmp_path / "x.png", np.zeros((4, 4)))
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_sixteen_bit_png_of_8_bit_values_warns_that_it_will_look_black(tmp_path):
+    values = np.arange(60 * 80, dtype=np.uint16).reshape(60, 80) % 256     # 8-bit data
+    written = Image.fromarray(values)
+    assert written.mode == "I;16"                       # Pillow's 16-bit greyscale
+    written.save(tmp_path / "photo.png")
+    with pytest.warns(image.DarkImageWarning) as caught:
+        img = load_image(tmp_path / "photo.png")
+    assert [str(w.message) for w in caught] == [         # one warning, not also "converted"
+        f"{tmp_path / 'photo.png'}: 16-bit PNG whose largest value is 255 of 65535; it will "
+        "look almost black (was it 8-bit data saved as 16-bit?)"]
+    assert img.max() == pytest.approx(255 / 65535)      # read as stored: never rescaled
+    values[0, 0] = 256                                  # real 16-bit data: the plain note
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    with pytest.warns(UserWarning) as caught:
+        load_image(tmp_path / "deep.png")
+    assert [type(w.message) for w in caught] == [UserWarning]
+    assert str(caught[0].message).endswith("converted I;16 image to RGB")
+
+
+def test_a_32_bit_integer_image_is_refused_naming_it(tmp_path):
+    Image.fromarray(np.full((8, 8), 70000, np.int32)).save(tmp_path / "deep.tif")
+    with pytest.raises(ValueError, match=r"deep.tif: 32-bit integer image with values in "
+                                         r"\[70000, 70000\]"):
+        load_image(tmp_path / "deep.tif")

@@ -61,3 +61,26 @@ def test_style_on_the_real_vgg16(tmp_path, capsys):
         pytest.skip("vgg16_hed is not installed")
     assert run("style", "--size", 48, "--steps", 4, "--out", tmp_path) == 0
     assert (tmp_path / "vgg16_hed_style_gatys2016.png").is_file()
+
+
+def test_class_model_reports_the_objective_its_progress_bar_shows(tmp_path, capsys):
+    from vis.synthesis import class_model
+    assert run("class-model", "--target", "star", "circle", "--steps", 5, "--out",
+               tmp_path) == 0
+    captured = capsys.readouterr()
+    net = models.load("tiny")
+    r = class_model(net, [3, 0], steps=5, progress=False)           # the same run
+    bar = captured.err.strip().splitlines()[-1]
+    assert "\r" not in captured.err                                 # not a terminal
+    assert bar.endswith(f"objective {np.sum(r.history['objective'][-1]):.4g}")
+    said = (f"5 steps; at the result: objective {np.sum(r.final['objective']):.4g} (sum over "
+            f"the 2 images), score {np.sum(r.final['score']):.4g}")
+    assert said in captured.out and "(steps)" not in captured.out
+
+
+def test_dream_names_the_layer_it_used(tmp_path, capsys):
+    from vis.synthesis.common import middle_conv
+    assert run("dream", "--model", "tiny", "--octaves", 1, "--steps", 2, "--out", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert f"layer {middle_conv(models.load('tiny'))}, 1 octave: 2 steps;" in out
+    assert "default" not in out and "None" not in out

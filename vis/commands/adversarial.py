@@ -26,7 +26,7 @@ from vis.adversarial import (adversarial_patch, fgsm, fooling_image, one_pixel, 
                              pgd, universal_perturbation)
 from vis.inputs import parse_target, top_classes
 from vis.netinfo import class_names
-from vis.registry import METHODS, defaults
+from vis.registry import METHODS
 
 from . import common
 
@@ -67,7 +67,7 @@ def _attack(args):
             r = pgd(net, x, labels if target is None else target, args.epsilon,
                     steps=args.steps, norm=args.norm, random_start=args.random_start,
                     targeted=target is not None, seed=args.seed)
-            said = f"L{args.norm} epsilon {args.epsilon:g}, {args.steps or 'default'} steps"
+            said = f"L{args.norm} epsilon {args.epsilon:g}, {r.steps} steps of {r.step:.3g}"
         elif name == "fool":
             r = fooling_image(net, x, target)
             said = f"{int(np.max(r.iterations))} iterations at most"
@@ -80,6 +80,8 @@ def _attack(args):
     after = top_classes(net, np.asarray(r.x))
     before = top_classes(net, x)
     factor = draw.auto_zoom(inputs.images.shape[2])
+    spans = draw.panel_spans(3, inputs.images.shape[3] * factor)
+    scale = draw.Scale("gray", "-0.05", "+0.05", "difference", spans[2])   # 0.5 + 10 delta
     for n, path in enumerate(paths):
         diff = np.clip(0.5 + 10 * np.asarray(r.delta[n]), 0, 1)
         linf = float(np.abs(r.delta[n]).max())
@@ -93,7 +95,7 @@ def _attack(args):
         print("  before: " + ", ".join(f"{nm} {p:.2f}" for _, nm, p in before[n]))
         print("  after:  " + ", ".join(f"{nm} {p:.2f}" for _, nm, p in after[n]))
         panels = [inputs.images[n], r.image[n], diff]
-        common.save(path, draw.side_by_side(panels, factor=factor), args.force, title)
+        common.save(path, draw.side_by_side(panels, factor=factor), args.force, title, scale)
 
 
 def _shapes(net, n, seed):
@@ -110,14 +112,17 @@ def _universal(args):
     held, _ = _shapes(net, args.n, TEST_SEED + 1)
     with common.blas_threads(net):
         r = universal_perturbation(net, x, args.xi, norm=args.norm, x_val=held, seed=args.seed)
-    v = np.clip(0.5 + np.asarray(r.v) / (2 * max(float(np.abs(r.v).max()), 1e-12)), 0, 1)
+    top = max(float(np.abs(r.v).max()), 1e-12)
+    v = np.clip(0.5 + np.asarray(r.v) / (2 * top), 0, 1)
     title = (f"{rec.title} ({rec.paper}) - {stem}, xi {args.xi:g} (L{args.norm})\nfooling "
              f"rate: training {r.fooling_rate:.3f}, held-out {r.fooling_rate_val:.3f}\n"
              "the perturbation (scaled) | examples with it")
     print(title.replace("\n", "; "))
     panels = [v] + [r.image[i] for i in range(min(4, len(r.image)))]
-    common.save(path, draw.side_by_side(panels, factor=draw.auto_zoom(64, 128)), args.force,
-                title)
+    factor = draw.auto_zoom(64, 128)
+    span = draw.panel_spans(1, v.shape[2] * factor)[0]
+    scale = draw.Scale("gray", f"-{top:.3f}", f"+{top:.3f}", "", span)
+    common.save(path, draw.side_by_side(panels, factor=factor), args.force, title, scale)
 
 
 def _patch(args):
@@ -146,15 +151,13 @@ def register(sub):
     """The adversarial commands."""
     parents = [common.model_parent(), common.input_parent()]
     for name in ("fgsm", "pgd", "fool", "one-pixel", "universal", "patch"):
-        rec, d = METHODS[name], defaults(name)
+        rec = METHODS[name]
         per_image = name in ("fgsm", "pgd", "fool", "one-pixel")
         p = sub.add_parser(name, parents=parents if per_image else [common.model_parent()],
                            help=rec.summary, description=f"{rec.title} ({rec.paper}): "
                            f"{rec.summary}.")
         for o in rec.options:
-            p.add_argument(o.cli_flag, dest=o.name, default=o.default,
-                           type=common.positive_int if o.positive else o.type,
-                           help=common.help_text(o))
+            common.add_option(p, rec, o.name)
         if name != "universal":
             p.add_argument("--target", metavar="CLASS", required=name in ("fool", "patch"),
                            help="the class to fool the net into (a targeted attack)")

@@ -5,9 +5,14 @@ Errors a user can fix are raised as ``ValueError``, ``KeyError``,
 sentence in command-line words (``--force``, ``--out``); ``vis/cli.py`` prints
 them as ``minicnn: error: ...``. Nothing is written before every argument has
 been checked, and an existing file is never overwritten without ``--force``.
+
+Results (the files written, top-5 lists, tables, final numbers) go to stdout;
+everything else (``note: ...``, ``warning: ...``, progress bars) goes to
+stderr, so ``minicnn ... > results.txt`` keeps only the results.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 from vis import draw
@@ -27,6 +32,17 @@ def blas_threads(net):
     return threadpool_limits(1 if input_size(net)[0] * input_size(net)[1] <= 64 * 64 else None)
 
 
+def note(text):
+    """Tell the user something that is not a result: ``note: text`` on stderr."""
+    print(f"note: {text}", file=sys.stderr)
+
+
+def tell(lines):
+    """Lines that already carry their ``note:``/``warning:`` prefix, on stderr."""
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
 def load_model(name):
     """An installed model by name or ``.npz`` path, with command-line wording on failure."""
     from minicnn import models
@@ -44,8 +60,7 @@ def inputs(args, net):
     """The images of ``--image`` or ``--sample`` (default ``--sample 0`` for 64x64 models)."""
     if getattr(args, "image", None):
         result = load_images(args.image, net)
-        for note in result.notes:
-            print(f"note: {note}")
+        tell(result.notes)
         return result
     if args.sample is None and input_size(net) != (64, 64):
         raise ValueError(f"{net.meta.get('arch', 'this model')} needs --image PATH "
@@ -61,8 +76,8 @@ def shapes_samples_images(indices, net):
 def out_of_domain_note(net, inputs_):
     """One sentence when photos are given to the shapes model, which knows 8 shapes only."""
     if inputs_.boxes is None and net.meta.get("arch") == "tiny":
-        print("note: tiny knows 8 synthetic shapes at 64x64 (minicnn.data); a photo is out "
-              "of its domain, so its classes and maps say little about the photo")
+        note("tiny knows 8 synthetic shapes at 64x64 (minicnn.data); a photo is out of its "
+             "domain, so its classes and maps say little about the photo")
 
 
 def target(args, net):
@@ -73,9 +88,9 @@ def target(args, net):
     if has_scores(net):
         return None
     layer = last_conv(net)
-    print(f"note: {net.meta.get('arch', 'this model')} has no class scores: explaining the "
-          f"most active unit of {layer} (--target {layer}:top; choose one with --target "
-          "LAYER:CHANNEL[@ROW,COL])")
+    note(f"{net.meta.get('arch', 'this model')} has no class scores: explaining the most "
+         f"active unit of {layer} (--target {layer}:top; choose one with --target "
+         "LAYER:CHANNEL[@ROW,COL])")
     return (layer, "top")
 
 
@@ -158,11 +173,39 @@ def check_layer(net, layer, command, spatial=True):
     return name
 
 
+def check_channels(net, layer, channels):
+    """``--channels`` of ``layer``, each in 0 .. C - 1, checked before any work."""
+    C = net.output_shapes()[layer][0]
+    bad = [c for c in channels if not 0 <= c < C]
+    if bad:
+        raise ValueError(f"--channels {bad[0]}: {layer} has {C} channels, 0 .. {C - 1}")
+    return list(channels)
+
+
 def help_text(option):
-    """``--help`` text of a registry ``Option``: what it is, its default and its source."""
-    default = "set by the method" if option.default is None else f"{option.default:g}" \
-        if isinstance(option.default, float) else option.default
+    """``--help`` text of a registry ``Option``: what it is, its default and its source.
+
+    A default of None is said in words (``option.absent``: "the preset's"),
+    never as "None".
+    """
+    if option.default is None:
+        default = option.absent or "chosen by the method"
+    elif isinstance(option.default, float):
+        default = f"{option.default:g}"
+    else:
+        default = option.default
     return f"{option.help} (default: {default}; {option.source})".replace("%", "%%")
+
+
+def add_option(parser, record, name, **kwargs):
+    """The registry option ``name`` of method ``record`` as an argument, with its help.
+
+    ``positive`` options take whole numbers >= 1 (``int``) or numbers > 0 (``float``).
+    """
+    o = next(o for o in record.options if o.name == name)
+    kind = (positive_int if o.type is int else positive_float) if o.positive else o.type
+    parser.add_argument(o.cli_flag, dest=o.name, default=o.default, type=kind,
+                        help=help_text(o), **kwargs)
 
 
 def positive_int(text):
@@ -173,6 +216,17 @@ def positive_int(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:                               # NaN too
+        raise argparse.ArgumentTypeError(f"{value:g} must be greater than 0")
     return value
 
 

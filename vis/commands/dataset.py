@@ -14,6 +14,7 @@ into ``--out`` and prints its numbers.
 """
 
 import html
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from vis.features.pca import pca
 from vis.features.sources import ShapesSource, as_source
 from vis.features.tsne import tsne
 from vis.netinfo import code_layer, last_conv
-from vis.registry import METHODS, defaults
+from vis.registry import METHODS
 
 from . import common
 
@@ -52,11 +53,8 @@ def _patches(args):
     rec, net = METHODS["patches"], common.load_model(args.model)
     layer = common.check_layer(net, args.layer or last_conv(net), "patches")
     source = _source(args, net)
-    C = net.output_shapes()[layer][0]
-    channels = args.channels or list(range(min(8, C)))
-    bad = [c for c in channels if not 0 <= c < C]
-    if bad:
-        raise ValueError(f"--channels {bad[0]}: {layer} has {C} channels, 0 .. {C - 1}")
+    channels = common.check_channels(net, layer, args.channels or list(range(min(
+        8, net.output_shapes()[layer][0]))))
     out, stem = common.out_dir(args.out), common.model_stem(args.model)
     paths = {r: out / f"{stem}_patches_{layer}_{r}.png" for r in ("deconvnet", "guided")}
     page = out / f"{stem}_patches_{layer}.html"
@@ -107,11 +105,28 @@ def _neighbours(args):
                                                           labels=labels), args.force, title)
 
 
+#: The most points ``vis.features.tsne.tsne`` takes by default (its ``max_points``).
+TSNE_MAX = inspect.signature(tsne).parameters["max_points"].default
+
+
+def _check_tsne(perplexity, N, most=TSNE_MAX):
+    """t-SNE's limits (``vis.features.tsne``: 3 <= N <= max_points, 1 <= perplexity < N - 1),
+    checked before the codes are computed."""
+    if not 3 <= N <= most:
+        raise ValueError(f"t-SNE here takes 3 to {most} images (exact t-SNE keeps N x N "
+                         f"arrays); got {N}: choose --n in that range")
+    if not 1 <= perplexity < N - 1:
+        raise ValueError(f"--perplexity {perplexity:g} must be in [1, N - 1) for N = {N} "
+                         f"images (an effective number of neighbours); e.g. --perplexity "
+                         f"{min(30, max(1, (N - 1) // 3))}, or a larger --n")
+
+
 def _embed(args):
     rec, net = METHODS["embed"], common.load_model(args.model)
     layer = args.layer or code_layer(net)
     net[layer]
     source = _source(args, net)
+    _check_tsne(args.perplexity, len(source))
     out, stem = common.out_dir(args.out), common.model_stem(args.model)
     paths = {s: out / f"{stem}_{s}_{layer}.png" for s in ("tsne", "grid", "pca")}
     common.check_free(list(paths.values()), args.force)
@@ -155,47 +170,54 @@ def _bias(args):
     title = (f"{rec.title} ({rec.paper})\nmarked images | CAM of '{r.class_name}' in "
              f"tiny_biased | in tiny (box: the mark); CAM energy in the box "
              f"{r.biased.cam_energy:.3f} vs {r.clean.cam_energy:.3f}")
-    common.save(path, picture, args.force, title, ("jet", "low", "high"))
+    common.save(path, picture, args.force, title,
+                draw.Scale("jet", "min", "max", "CAM rows 2-3, each image on its own scale"))
 
 
-def _source_options(p, n):
-    p.add_argument("--n", type=common.positive_int, default=n,
-                   help=f"shapes test images (seed {TEST_SEED}; default {n})")
-    p.add_argument("--images", metavar="DIR", help="a folder of images instead")
+def _source_options(p, record):
+    common.add_option(p, record, "n")
+    p.add_argument("--images", metavar="DIR", help="a folder of images instead of the "
+                   "shapes test images (scaled and centre-cropped to the model's input)")
+
+
+def _out_options(p):
+    p.add_argument("--out", default="out", metavar="DIR",
+                   help="folder for the PNGs (default: out/)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
 def register(sub):
-    """The dataset commands."""
+    """The dataset commands; the methods' options come from the registry records."""
     model = common.model_parent()
     for name in ("patches", "neighbours", "embed", "bias"):
-        rec, d = METHODS[name], defaults(name)
+        rec = METHODS[name]
         p = sub.add_parser(name, parents=[] if name == "bias" else [model], help=rec.summary,
                            description=f"{rec.title} ({rec.paper}): {rec.summary}.")
         if name == "bias":
-            p.add_argument("--out", default="out", metavar="DIR")
-            p.add_argument("--force", action="store_true")
-            p.add_argument("--n", type=common.positive_int, default=d["n"],
-                           help=f"test images (default {d['n']})")
+            _out_options(p)
+            common.add_option(p, rec, "n")
             p.set_defaults(func=_bias)
             continue
         p.add_argument("--layer", help="the layer (default: " + (
             "the last conv layer" if name == "patches" else "the input of the last Linear, "
             "the CNN code") + ")")
-        _source_options(p, d["n"])
+        _source_options(p, rec)
         if name == "patches":
             p.add_argument("--channels", nargs="+", type=int, metavar="C",
                            help="channels (default: the first 8)")
-            p.add_argument("-k", type=common.positive_int, default=d["k"])
+            common.add_option(p, rec, "k")
             p.add_argument("--workers", type=common.positive_int, default=1,
-                           help="worker processes (the top-k merge is exact)")
+                           help="worker processes (default: 1; the top-k merge is exact)")
             p.set_defaults(func=_patches)
         elif name == "neighbours":
-            p.add_argument("-k", type=common.positive_int, default=d["k"])
-            p.add_argument("--metric", choices=("l2", "cosine"), default=d["metric"])
-            p.add_argument("--queries", type=common.positive_int, default=8)
+            common.add_option(p, rec, "k")
+            common.add_option(p, rec, "metric", choices=("l2", "cosine"))
+            p.add_argument("--queries", type=common.positive_int, default=8,
+                           help="query images, the first of the data (default: 8)")
             p.set_defaults(func=_neighbours)
         else:
-            p.add_argument("--perplexity", type=float, default=d["perplexity"])
-            p.add_argument("--seed", type=int, default=d["seed"])
-            p.add_argument("--cache", type=Path, help="a .npy file for the codes (reused)")
+            common.add_option(p, rec, "perplexity")
+            common.add_option(p, rec, "seed")
+            p.add_argument("--cache", type=Path, help="a .npy file for the codes, reused "
+                           "when it matches (default: no cache)")
             p.set_defaults(func=_embed)

@@ -15,10 +15,18 @@ from . import common
 
 
 def _summary(args):
-    from minicnn import models
+    """An architecture by name (untrained: the shapes and counts are the same), else a
+    model; an architecture whose weights are not installed is said on stderr."""
+    from minicnn import models, zoo
     name = args.model
     if name in models.ARCHITECTURES and not str(name).endswith(".npz"):
-        net = models.ARCHITECTURES[name]()
+        net = models.ARCHITECTURES[name](seed=None)
+        row = {r["name"]: r for r in zoo.list_models()}.get(name)
+        if row is not None and not row["installed"]:
+            said = ("it has no weights" if row["status"] == "no weights"
+                    else "its weights are not installed")
+            common.note(f"{name} is shown as an architecture: {said} (`minicnn weights "
+                        "list` says how to get them)")
     else:
         net = common.load_model(name)
     print(net.summary())
@@ -71,18 +79,22 @@ def _train_tiny(args):
 
 def register(sub):
     """Engine commands: summary, bench, train-tiny."""
+    from minicnn.tiny import EPOCHS
     p = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
     p.add_argument("model", help="an architecture (vgg16, tiny, ...), an installed model or "
                    "a path to an .npz")
     p.set_defaults(func=_summary)
     p = sub.add_parser("bench", help="time VGG16 forward/backward against PyTorch "
                        "(benchmarks/bench.py; `minicnn bench --help`)", add_help=False)
-    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER,
+                   help="the options of benchmarks/bench.py (`minicnn bench --help`)")
     p.set_defaults(func=_bench)
     p = sub.add_parser("train-tiny", help="retrain the embedded shapes model from its seed")
     p.add_argument("--out", type=Path, help="destination .npz (default: the shipped "
                    "minicnn/weights/tiny.npz, which needs --force)")
-    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"training epochs (default: the recipe's {EPOCHS}, "
+                   "minicnn.tiny.EPOCHS)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train_tiny)

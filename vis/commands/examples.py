@@ -164,7 +164,8 @@ def _list(args):
     for number, title, model, seconds in rows:
         print(f"  {number}  {title:<{width}}  {model:<25}  {seconds}".rstrip())
     if examples_dir() is None:
-        print("note: this installation has no examples folder; run them from a clone")
+        print("note: this installation has no examples folder; run them from a clone",
+              file=sys.stderr)
 
 
 def run(number, out, force=False):
@@ -184,7 +185,8 @@ def run(number, out, force=False):
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
     command = [sys.executable, str(path), "--out", str(out)] + (["--force"] if force else [])
-    print(f"running {path.name} (about {example.seconds} s) into {out}", flush=True)
+    print(f"running {path.name} (about {example.seconds} s) into {out}", file=sys.stderr,
+          flush=True)
     return subprocess.run(command, env=env, check=False).returncode
 
 

@@ -43,7 +43,7 @@ def _activations(args):
                  f"{inputs.names[n]}: {C} channels, {h}x{w} each, each map normalised")
         print(title.replace("\n", "; "))
         common.save(path, draw.zoom(grid, max(1, round(320 / grid.shape[0]))), args.force,
-                    title, ("gray", "low", "high"))
+                    title, draw.Scale("gray", "mean - 2 std", "mean + 2 std", "every map"))
 
 
 def _filters(args):

@@ -9,9 +9,10 @@ METHOD is any record of kind ``map`` in ``vis/registry.py`` (saliency,
 deconvnet, guided, smoothgrad, ig, cam, gradcam, guided-gradcam, occlusion);
 its options come from the record. Each input gives one PNG
 ``<input>_<model>_<method>.png``: a title strip (method, model, target,
-layer), then input | raw map | overlay, and the colour scale.
-``localize`` draws the image with the predicted box (red; the true box green
-for samples) | map | segmentation.
+layer), then input | raw map | overlay, and under the map and the overlay
+each its own colour scale, labelled. ``localize`` draws the image with the
+predicted box (red; the true box green for samples) | map | segmentation,
+with the map's scale under the map.
 """
 
 from vis import draw
@@ -19,7 +20,8 @@ from vis.explain import explain
 from vis.localization.scores import box_iou
 from minicnn.preprocessing import preprocess
 from vis.registry import METHODS, map_methods
-from vis.tour.panels import localization_panels, method_panels, scale_of
+from vis.tour.panels import (localization_panels, localization_scales, method_panels,
+                             method_scales)
 
 from . import common
 
@@ -56,6 +58,7 @@ def _map_method(args):
     with common.blas_threads(net):
         e = explain(record.name, net, x, target, **options)
     factor = draw.auto_zoom(inputs.images.shape[2])
+    spans = draw.panel_spans(3, inputs.images.shape[3] * factor)
     for n, path in enumerate(paths):
         panels = [inputs.images[n]] + method_panels(inputs.images[n], e, n, net)
         note = f", {e.note}" if e.note else ""
@@ -64,7 +67,7 @@ def _map_method(args):
                  f"{e.layer}{note}\ninput | map | overlay")
         print(title.replace("\n", "; "))
         common.save(path, draw.side_by_side(panels, factor=factor), args.force, title,
-                    scale_of(e))
+                    method_scales(e, spans))
 
 
 def _localize(args):
@@ -83,6 +86,7 @@ def _localize(args):
     with common.blas_threads(net):
         e = explain(args.source, net, x, target)
     factor = draw.auto_zoom(inputs.images.shape[2])
+    spans = draw.panel_spans(3, inputs.images.shape[3] * factor)
     for n, path in enumerate(paths):
         true_box = None if inputs.boxes is None else inputs.boxes[n]
         panels, _, box = localization_panels(inputs.images[n], e.map[n], true_box)
@@ -93,7 +97,8 @@ def _localize(args):
                  f" -> box (x0, y0, x1, y1) = {box}{score}\n"
                  "boxes (red predicted, green true) | map | segmentation")
         print(title.replace("\n", "; "))
-        common.save(path, draw.side_by_side(panels, factor=factor), args.force, title)
+        common.save(path, draw.side_by_side(panels, factor=factor), args.force, title,
+                    localization_scales(spans))
 
 
 def register(sub):
@@ -105,7 +110,5 @@ def register(sub):
                            description=f"{record.title} ({record.paper}): {record.summary}.")
         for o in record.options:
             kwargs = {"choices": map_methods()} if o.name == "source" else {}
-            p.add_argument(o.cli_flag, dest=o.name, default=o.default,
-                           type=common.positive_int if o.positive else o.type,
-                           help=common.help_text(o), **kwargs)
+            common.add_option(p, record, o.name, **kwargs)
         p.set_defaults(func=_localize if name == "localize" else _map_method, command=name)

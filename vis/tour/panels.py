@@ -2,8 +2,9 @@
 
 ``method_panels`` draws a map method's result as [raw map, overlay];
 ``localization_panels`` draws Simonyan et al. 2014, Sec. 6 as [image with
-boxes, map, segmentation]; ``scale_of`` says which colour scale a picture
-needs (its legend).
+boxes, map, segmentation]; ``method_scales`` and ``localization_scales`` give
+the colour scale of each panel that has one, placed under that panel
+(``vis.draw.Scale``), for the subcommands' PNGs.
 """
 
 from vis import draw
@@ -15,8 +16,8 @@ LEGEND = [
     ("attribution (colour image)", "gray",
      "an attribution of the input's shape shown as an image: grey = 0, each colour "
      "channel's sign and size as its brightness, capped at the 99th percentile"),
-    ("map in grey", "gray", "a non-negative map (saliency, Grad-CAM): black = 0, white = "
-     "its 99th percentile"),
+    ("map in grey", "gray", "a non-negative map (saliency, Grad-CAM): black = its minimum, "
+     "white = its 99th percentile"),
     ("signed map", "bwr", "CAM and occlusion: blue = negative, white = 0, red = positive"),
     ("overlay", "jet", "the map over the image on the jet scale: blue = low, red = high"),
 ]
@@ -39,11 +40,24 @@ def method_panels(image01, e, n, net):
     return [raw, draw.heat_overlay(image01, m)]
 
 
-def scale_of(e):
-    """The colour scale of ``method_panels``' overlay: (cmap, low label, high label)."""
+def raw_scale(e, span):
+    """The scale of ``method_panels``' raw map, as ``method_panels`` draws it."""
+    if e.attribution is not None:
+        return draw.Scale("gray", "-p99 |a|", "+p99 |a|", "map: grey = 0", span)
     if e.signed:
-        return ("jet", "lowest (map: blue < 0 < red)", "highest")
-    return ("jet", "0", "99th percentile")
+        return draw.Scale("bwr", "-max |m|", "+max |m|", "map: white = 0", span)
+    return draw.Scale("gray", "min", "99th pct", "map", span)
+
+
+def method_scales(e, spans):
+    """[raw map scale, overlay scale] for the panels [input, raw map, overlay] at ``spans``."""
+    high = "max" if e.signed else "99th pct"
+    return [raw_scale(e, spans[1]), draw.Scale("jet", "min", high, "overlay", spans[2])]
+
+
+def localization_scales(spans):
+    """The scale of ``localization_panels``' map (the middle panel at ``spans``)."""
+    return [draw.Scale("gray", "min", "99th pct", "map", spans[1])]
 
 
 def localization_panels(image01, m, true_box=None, **kwargs):

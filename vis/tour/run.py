@@ -177,7 +177,8 @@ def run_tour(net, out, images=None, samples=4, n_eval=200, quick=False, force=Fa
         probability)``), ``localization`` (method -> ``pointing``,
         ``box_iou``, ``energy``, ``title``, ``settings``, ``paper``; {} when
         not evaluated), ``n_eval``, ``timings`` (step -> seconds) and
-        ``notes`` (image conversions, e.g. greyscale to RGB).
+        ``notes`` (lines for the user, ``note: ...`` or ``warning: ...``: image
+        conversions, e.g. greyscale to RGB, or a 16-bit file that looks black).
 
     Raises:
         FileExistsError: ``out`` is taken (see ``force``).
