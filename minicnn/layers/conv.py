@@ -30,15 +30,17 @@ filters": that is exactly this ``dx``, so conv backward is the same under all
 three rules.
 
 ``conv2d_naive`` below is the four-loop definition, kept as the test oracle.
-The fast paths of ``conv_fast.py`` stand beside the readable im2col/col2im,
-each tested equal to it; ``Conv2d.fast = False`` switches them off.
+Faster paths (``conv_fast.py``, ``winograd.py``) stand beside im2col/col2im,
+each tested equal to it; ``Conv2d.fast = False`` switches them all off.
 """
 
 import numpy as np
 
 from ..backend import get_array_module
 from .base import Layer
-from .conv_fast import _in_chunks, conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
+from .conv_fast import (_in_chunks, conv2d_row_shifts, conv_paths, conv_transpose_stride1,
+                        stride1_path, temporary_bytes)
+from .winograd import check_winograd, winograd_conv3x3
 
 
 def _pair(v):
@@ -162,6 +164,8 @@ class Conv2d(Layer):
         self.window = (KH, KW) + self.stride + self.padding
         #: Use the fast paths of conv_fast.py (False: always im2col/col2im, the reference).
         self.fast = True
+        #: Winograd F(4x4, 3x3): None where it measures faster, True always, False never.
+        self.winograd = None
         self.x = None             # (N, C, H, W) input of the last forward, for dW
         self.x_shape = None       # its shape (N, C, H, W), for dx
         self.x_cols = None        # (N, C*KH*KW, H'*W') its columns, kept in training mode
@@ -200,25 +204,19 @@ class Conv2d(Layer):
             out = _matmul_cols(self.params["W"], cols, self.groups, out_shape)
             self.x_cols = cols
         else:
-            out = _in_chunks(self._convolve, x, out_shape, self._temporary_bytes())
+            out = _in_chunks(self._convolve, x, out_shape, temporary_bytes(self, self.x_shape))
         out += self.params["b"].reshape(1, -1, 1, 1)
         return out
 
     def _convolve(self, x):
         """Forward without bias by the fastest path for this layer (evaluation mode)."""
         W, out_shape = self.params["W"], self.output_shape(x.shape[1:])
+        if self.winograd:         # forced: ValueError naming the layer unless 3x3, stride 1
+            check_winograd(self.name, self.kernel_size, self.stride, self.groups)
         if self.fast and self.stride == (1, 1) and self.groups == 1:
-            return _conv_stride1(x, W, self.padding)
+            return _conv_stride1(x, W, self.padding, self.winograd)
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)
         return _matmul_cols(W, cols, self.groups, out_shape)
-
-    def _temporary_bytes(self):
-        """Largest temporary per image: KH*KW copies of the bigger map, plus two maps."""
-        C, H, W = self.x_shape[1:]
-        _, Ho, Wo = self.output_shape((C, H, W))
-        KH, KW = self.kernel_size
-        side = max(C, self.out_channels) * max(H * W, Ho * Wo)
-        return (KH * KW + 2) * side * self.params["W"].itemsize
 
     def drop_weight_cache(self):
         """Free the input and columns kept for dW (``Net.forward(keep=...)``)."""
@@ -238,7 +236,7 @@ class Conv2d(Layer):
                 raise RuntimeError(f"{self.name}: weight gradients need the input, which "
                                    "Net.forward(keep=...) dropped: run forward without keep")
             self._weight_grads(dout)
-        return _in_chunks(self._input_grad, dout, self.x_shape[1:], self._temporary_bytes())
+        return _in_chunks(self._input_grad, dout, self.x_shape[1:], temporary_bytes(self, self.x_shape))
 
     def _weight_grads(self, dout):
         """dW = sum_n dout[n] @ cols[n].T and db = sum of dout, into ``self.grads``."""
@@ -263,12 +261,9 @@ class Conv2d(Layer):
         G = self.groups
         Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
         d = dout.reshape(N, G, F // G, Ho * Wo)
-        (KH, KW), (ph, pw) = self.kernel_size, self.padding
-        # The fast path copies F*KH*KW rows, col2im C*KH*KW: take the smaller.
-        if (self.fast and self.stride == (1, 1) and G == 1 and ph < KH and pw < KW
-                and self.out_channels <= self.in_channels):
-            return conv_transpose_stride1(dout, self.params["W"], self.padding,
-                                          convolve=_conv_stride1)
+        if conv_paths(self, x_shape)[1] != "col2im":
+            return conv_transpose_stride1(dout, self.params["W"], self.padding, convolve=lambda
+                                          d, W_t, p: _conv_stride1(d, W_t, p, self.winograd))
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), x_shape,
                       *self.kernel_size, self.stride, self.padding)
@@ -286,15 +281,18 @@ def _matmul_cols(W, cols, groups, out_shape):
     return out.reshape((N,) + tuple(out_shape))
 
 
-def _conv_stride1(x, W, pad):
-    """A stride-1, one-group convolution (no bias) by the faster routine for x's size:
-    row shifts on maps of 200x200 or more, else im2col and one matrix product.
+def _conv_stride1(x, W, pad, winograd=None):
+    """A stride-1, one-group convolution (no bias) by the routine
+    ``conv_fast.stride1_path`` picks: Winograd, row shifts or im2col.
 
     x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w) -> out: (N, F, H', W').
     """
-    F, _, KH, KW = W.shape
-    if use_row_shifts(x, (1, 1), 1):
+    path = stride1_path(x.shape, W.shape, winograd)
+    if path == "winograd":
+        return winograd_conv3x3(x, W, pad)
+    if path == "row shifts":
         return conv2d_row_shifts(x, W, pad)
+    F, _, KH, KW = W.shape
     cols = im2col(x, KH, KW, (1, 1), pad)
     Ho, Wo = conv_output_size(x.shape[2], x.shape[3], KH, KW, (1, 1), pad)
     return _matmul_cols(W, cols, 1, (F, Ho, Wo))

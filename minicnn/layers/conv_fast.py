@@ -1,19 +1,23 @@
-r"""Two fast paths for stride-1 convolution, each tested equal to the im2col reference.
+r"""Fast paths for stride-1 convolution, each tested equal to the im2col reference.
 
 ``conv.py`` is the lecture: im2col, one matrix product, col2im. On a CPU the
 copy im2col makes (every pixel KH*KW times) and the KH*KW scattered additions
 of col2im cost about as much as the multiply-adds on VGG's large maps. These
-two functions trade some readability for that time:
+functions trade some readability for that time:
 
 * :func:`conv2d_row_shifts` copies the input KW times instead of KH*KW times
-  (taken for maps of 200x200 or more, :func:`use_row_shifts`);
+  (taken for maps of 200x200 or more, where im2col's copy costs most);
 * :func:`conv_transpose_stride1` computes dx of a stride-1 conv as an
   ordinary convolution with flipped kernels, so it reuses a forward routine
   instead of col2im;
+* :func:`stride1_path` picks the routine for a stride-1 convolution:
+  Winograd's F(4x4, 3x3) (``winograd.py``) for 3x3 kernels between layers
+  of 8 channels or more on maps large enough, row shifts on large maps,
+  else im2col;
 * ``_in_chunks`` runs a batch through in chunks of images, so that no
   temporary grows with the batch size N (memory, not time).
 
-``Conv2d.fast = False`` switches both off, back to the reference.
+``Conv2d.fast = False`` switches them all off, back to the reference.
 
 Example:
     >>> import numpy as np
@@ -57,10 +61,61 @@ def conv_transpose_stride1(dout, W, pad, convolve=None):
     return (convolve or conv2d_row_shifts)(dout, W_t, pad_t)
 
 
-def use_row_shifts(x, stride, groups):
-    """Take :func:`conv2d_row_shifts` for stride 1 on maps of 200x200 or more,
-    where im2col's copy costs most (VGG16's conv1_2: 38 ms instead of 47)."""
-    return stride == (1, 1) and groups == 1 and x.shape[2] * x.shape[3] >= 200 * 200
+#: Winograd F(4x4, 3x3) is taken for 3x3 kernels when both channel counts reach
+#: WINOGRAD_MIN_CHANNELS and the batch has WINOGRAD_MIN_TILES output tiles of 4x4 or more
+#: (``benchmarks/winograd_layers.py``, 1 thread: 1.1-2.2x faster per layer there).
+#: Below, the transforms cost more than they save: the filter transform U, recomputed at
+#: every call (4.2 ms for 512x512 filters), outweighs VGG16's 14x14 layers at batch 1.
+#: U is not cached: it would hold 4x the weights (230 MB more for VGG16).
+WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 8, 40
+
+
+def stride1_path(x_shape, W_shape, winograd=None):
+    """The routine for a stride-1, one-group convolution: "winograd", "row shifts" or "im2col".
+
+    Args:
+        x_shape: (N, C, H, W); W_shape: (F, C, KH, KW).
+        winograd: None picks by the measured rule above; True forces it
+            (3x3 only); False forbids it.
+    """
+    N, C, H, W = x_shape
+    F, _, KH, KW = W_shape
+    tiles = N * -(-(H - KH + 3) // 4) * -(-(W - KW + 3) // 4)    # at padding 1
+    if winograd or (winograd is None and (KH, KW) == (3, 3)
+                    and min(C, F) >= WINOGRAD_MIN_CHANNELS and tiles >= WINOGRAD_MIN_TILES):
+        return "winograd"
+    # Row shifts on maps of 200x200 or more (VGG16's conv1_2: 38 ms instead of 47).
+    return "row shifts" if H * W >= 200 * 200 else "im2col"
+
+
+def conv_paths(conv, x_shape):
+    """The routines a ``Conv2d`` takes for an input of ``x_shape`` (N, C, H, W).
+
+    Returns:
+        (forward, input gradient): forward is "im2col" or a :func:`stride1_path`;
+        the input gradient is "col2im" or "transposed conv, <routine>"
+        (:func:`conv_transpose_stride1`).
+    """
+    (KH, KW), (ph, pw) = conv.kernel_size, conv.padding
+    F, C = conv.out_channels, conv.in_channels
+    _, Ho, Wo = conv.output_shape(tuple(x_shape[1:]))
+    if not (conv.fast and conv.stride == (1, 1) and conv.groups == 1):
+        return "im2col", "col2im"
+    forward = stride1_path(x_shape, (F, C, KH, KW), conv.winograd)
+    path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW), conv.winograd)
+    # The transposed conv copies F*KH*KW rows, col2im C*KH*KW: the smaller, unless Winograd.
+    if ph < KH and pw < KW and (path == "winograd" or F <= C):
+        return forward, "transposed conv, " + path
+    return forward, "col2im"
+
+
+def temporary_bytes(conv, x_shape):
+    """A ``Conv2d``'s largest temporary per image: KH*KW copies of the bigger map, plus two maps."""
+    C, H, W = x_shape[1:]
+    _, Ho, Wo = conv.output_shape((C, H, W))
+    KH, KW = conv.kernel_size
+    side = max(C, conv.out_channels) * max(H * W, Ho * Wo)
+    return (KH * KW + 2) * side * conv.params["W"].itemsize
 
 
 def conv2d_row_shifts(x, W, pad):

@@ -11,7 +11,7 @@ import pytest
 from minicnn.gradcheck import check_layer, rel_error
 from minicnn.layers import (LRN, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear,
                             MaxPool2d, ReLU, Softmax, col2im, conv2d_naive, maxpool2d_naive)
-from minicnn.layers.conv_fast import conv2d_row_shifts, conv_transpose_stride1, use_row_shifts
+from minicnn.layers.conv_fast import conv2d_row_shifts, conv_paths, conv_transpose_stride1
 from tests.conftest import away_from_kinks
 
 
@@ -255,8 +255,8 @@ def test_large_maps_take_the_row_shift_path_and_agree(rng):
     """Maps >= 200x200 (VGG's conv1_2): forward and dx agree with the reference."""
     conv = f64(Conv2d("conv", 4, 4, 3, padding=1, rng=rng))
     x = rng.standard_normal((1, 4, 200, 203))
-    assert use_row_shifts(x, conv.stride, conv.groups)
-    assert not use_row_shifts(x[:, :, :199, :200], conv.stride, conv.groups)
+    assert conv_paths(conv, x.shape)[0] == "row shifts"
+    assert conv_paths(conv, (1, 4, 199, 200))[0] == "im2col"
     out = conv.forward(x)
     dout = rng.standard_normal(out.shape)
     dx = conv.backward(dout)

@@ -1,0 +1,75 @@
+"""Which routine each convolution takes (conv_fast.stride1_path / conv_paths), and that
+every routine a Conv2d can take gives the reference numbers (im2col/col2im, fast=False)."""
+
+import numpy as np
+import pytest
+
+from minicnn import models
+from minicnn.layers import Conv2d
+from minicnn.layers.conv_fast import WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES, conv_paths
+
+
+def _pair_of_convs(C, F, k, stride, pad, rng):
+    fast = Conv2d("conv3_1", C, F, k, stride=stride, padding=pad, rng=rng, dtype=np.float64)
+    ref = Conv2d("ref", C, F, k, stride=stride, padding=pad, dtype=np.float64)
+    ref.params = {name: p.copy() for name, p in fast.params.items()}
+    ref.fast = False
+    return fast, ref
+
+
+@pytest.mark.parametrize("C,F,k,stride,pad,winograd,expected", [
+    (16, 32, 3, 1, 1, None, ("winograd", "transposed conv, winograd")),
+    (32, 16, 3, 1, 0, None, ("winograd", "transposed conv, winograd")),
+    (16, 32, 3, 1, 1, False, ("im2col", "col2im")),                 # F > C: col2im copies less
+    (3, 16, 3, 1, 1, None, ("im2col", "col2im")),                   # too few channels
+    (3, 16, 3, 1, 1, True, ("winograd", "transposed conv, winograd")),
+    (16, 16, 5, 1, 2, None, ("im2col", "transposed conv, im2col")),
+    (16, 16, 3, 2, 1, None, ("im2col", "col2im")),
+])
+def test_paths_and_numbers_equal_the_reference(rng, C, F, k, stride, pad, winograd, expected):
+    conv, ref = _pair_of_convs(C, F, k, stride, pad, rng)
+    conv.winograd = winograd
+    x = rng.standard_normal((3, C, 15, 18))          # at least 3 x 3 x 4 = 36 tiles, both ways
+    assert conv_paths(conv, x.shape) == expected
+    out = conv.forward(x)
+    assert np.abs(out - ref.forward(x)).max() < 1e-10
+    dout = rng.standard_normal(out.shape)
+    assert np.abs(conv.backward(dout) - ref.backward(dout)).max() < 1e-10
+
+
+def test_winograd_threshold_is_the_documented_one(rng):
+    below = Conv2d("c", WINOGRAD_MIN_CHANNELS - 1, 64, 3, padding=1)
+    at = Conv2d("c", WINOGRAD_MIN_CHANNELS, 64, 3, padding=1)
+    assert conv_paths(below, (1, WINOGRAD_MIN_CHANNELS - 1, 28, 28))[0] == "im2col"
+    assert conv_paths(at, (1, WINOGRAD_MIN_CHANNELS, 28, 28))[0] == "winograd"
+    # 28x28 is 7 x 7 = 49 tiles; a batch too small in tiles keeps im2col.
+    assert 7 * 7 >= WINOGRAD_MIN_TILES > 6 * 6
+    assert conv_paths(at, (1, WINOGRAD_MIN_CHANNELS, 24, 24))[0] == "im2col"
+    assert conv_paths(at, (2, WINOGRAD_MIN_CHANNELS, 24, 24))[0] == "winograd"
+
+
+@pytest.mark.parametrize("k,stride,groups,what", [(3, 2, 1, "3x3 stride 2"), (5, 1, 1, "5x5"),
+                                                  (3, 1, 2, "2 groups")])
+def test_forcing_winograd_on_an_unsupported_layer_names_it(rng, k, stride, groups, what):
+    conv = Conv2d("conv2", 4, 4, k, stride=stride, groups=groups, padding=1, rng=rng)
+    conv.winograd = True
+    with pytest.raises(ValueError, match=f"conv2: Winograd needs a 3x3 kernel.*{what}"):
+        conv.forward(np.zeros((1, 4, 9, 9), np.float32))
+
+
+def test_vgg16_trunk_float32_within_1e4_of_float64_with_winograd(rng):
+    """The whole trunk to relu5_1, scores and input gradient, on ReLU activations."""
+    net64 = models.vgg16_hed(seed=0).astype(np.float64)
+    net32 = models.vgg16_hed(seed=0)
+    x = rng.uniform(-100, 100, (1, 3, 64, 48))
+    out64 = net64.forward(x, until="relu5_1")
+    out32 = net32.forward(x.astype(np.float32), until="relu5_1")
+    g = rng.standard_normal(out64.shape)
+    dx64 = net64.backward({"relu5_1": g})
+    dx32 = net32.backward({"relu5_1": g.astype(np.float32)})
+    inputs = {layer.name: shape for layer, shape in zip(net32.layers[1:], net32.shapes.values())}
+    paths = [conv_paths(c, inputs[c.name])[0] for c in net32 if isinstance(c, Conv2d)
+             and c.name in inputs]
+    assert paths.count("winograd") == 3                 # conv1_2, conv2_1, conv2_2
+    assert np.abs(out32 - out64).max() / np.abs(out64).max() < 1e-4
+    assert np.abs(dx32 - dx64).max() / np.abs(dx64).max() < 1e-4
