@@ -118,7 +118,7 @@ def evaluate(net, objective, x, rule="gradient", backward=True):
     """
     layers = objective.layers(net)
     if layers:
-        net.forward(x, until=max(layers, key=net.index), check_finite=False)
+        net.forward(x, until=max(layers, key=net.index), check_finite=False, keep=layers)
     ev = objective(net, x)
     if not backward:
         return ev, None

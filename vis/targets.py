@@ -211,12 +211,15 @@ def resolve(net, target):
     return target
 
 
-def injection(net, x, target):
+def injection(net, x, target, keep=None):
     """One forward pass and the gradient to inject for ``target``.
 
     Args:
         net: a Net; x: (N, C, H, W) preprocessed batch.
         target: see the module docstring.
+        keep: the layers whose outputs the caller reads afterwards
+            (``Net.forward``); default None keeps them all, ``()`` none (an
+            input gradient only: half the memory).
 
     Returns:
         grads: ``{layer: gradient}`` for ``net.backward``.
@@ -225,11 +228,11 @@ def injection(net, x, target):
     """
     if is_unit(target):
         layer = _check_unit(net, target)
-        out = net.forward(x, until=layer)
+        out = net.forward(x, until=layer, keep=keep)
         g, units = unit_gradient(out, target)
         used = [(layer,) + tuple(int(v) for v in u) for u in units]
         return {layer: g}, used
     name = score_layer(net)
-    scores = net.forward(x, until=name)
+    scores = net.forward(x, until=name, keep=keep)
     idx = class_indices(scores, resolve(net, target))
     return {name: onehot(idx, scores.shape[1], scores)}, idx

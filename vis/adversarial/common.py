@@ -108,7 +108,7 @@ def check_batch(x):
 
 def scores(net, x):
     """Class scores (N, K) — the score layer's output, before any trailing Softmax."""
-    return net.forward(x, until=score_layer(net))
+    return net.forward(x, until=score_layer(net), keep=())
 
 
 def softmax(s):

@@ -68,7 +68,7 @@ from ..targets import class_indices, injection, is_unit, onehot, resolve, score_
 
 def _input_gradient(net, x, target, rule):
     """dS/dx on the array's own device (NumPy or CuPy), and the target used."""
-    grads, used = injection(net, x, target)
+    grads, used = injection(net, x, target, keep=())
     return net.backward(grads, rule), used
 
 

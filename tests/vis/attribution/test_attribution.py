@@ -74,7 +74,7 @@ def test_all_rules_coincide_when_everything_is_positive(rng):
             layer.params[k] = np.abs(layer.params[k]) + 0.01
     x = np.abs(rng.standard_normal((2, 3, 24, 32))) + 0.1
     g = gradients(net, x, 3)
-    assert all((net.outputs[n] > 0).all() for n in net.layer_names if n.startswith("relu"))
+    assert all(net[n].active.all() for n in net.layer_names if n.startswith("relu"))
     assert (g > 0).any() and np.array_equal(g, deconvnet(net, x, 3))
     assert np.array_equal(g, guided_backprop(net, x, 3))
 
