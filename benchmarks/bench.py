@@ -1,9 +1,11 @@
-"""Benchmark minicnn against PyTorch: VGG16 at 224x224, forward and forward + input gradient.
+"""Benchmark minicnn against PyTorch: VGG16 at 224x224, a style-transfer evaluation, tiny.
 
 Run it from a clone of the repository (``minicnn bench`` runs this file)::
 
-    python benchmarks/bench.py                    # 5 rounds, batches 1 and 8
-    python benchmarks/bench.py --batch 1 --mode grad --rounds 3 --no-torch
+    python benchmarks/bench.py                    # 5 rounds: VGG16, style, tiny
+    python benchmarks/bench.py --rows vgg16 --batch 1 --mode grad --rounds 3 --no-torch
+    python benchmarks/bench.py --rows layers      # which conv path each layer takes
+    python benchmarks/bench.py --json bench.json  # the figures for the README table
     python benchmarks/bench.py --help
 
 Each measurement runs in its own process with 2 BLAS threads, and when PyTorch
@@ -15,12 +17,21 @@ ratios minicnn/torch. The gradient pass is the one visualization needs:
 rule "gradient", no weight gradients (torch: parameters with
 ``requires_grad=False``).
 
-Printed per configuration: median milliseconds, GFLOP/s (multiply-adds
+Printed per row: median milliseconds, GFLOP/s for VGG16 (multiply-adds
 counted as 2 FLOPs; the input-gradient pass costs about twice the forward),
-peak resident memory of the worker process, and the ratio.
+peak resident memory of the worker process, and the ratio. The rows:
 
-The PyTorch side lives in ``torch_worker.py`` beside this file, so that the
-package never imports torch; this harness is not part of the package either.
+* ``vgg16``: VGG16 at 224, batches 1 and 8, forward and forward + input gradient;
+* ``style``: one style-transfer evaluation on the VGG16 trunk at 256x256
+  (forward to relu5_1, 6 injections, backward; ``synthesis_bench.py``);
+* ``tiny``: the shapes model's forward on 400 images (one generation of the
+  one-pixel attack; ``adversarial_timing.py``);
+* ``layers`` (minicnn only): per-layer forward and input-gradient time of
+  VGG16 and the path each convolution takes (im2col, row shifts, Winograd).
+
+The PyTorch side lives in ``torch_worker.py`` and the two workers named above,
+so that the package never imports torch; this harness is not part of the
+package either.
 """
 
 import argparse
@@ -89,13 +100,74 @@ def _run(cmd, env):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def configurations(args):
+    """Every row to time: (label, minicnn command, torch command, FLOPs or None)."""
+    here, py, rep = Path(__file__).resolve().parent, sys.executable, str(args.repeat)
+    rows = []
+    if "vgg16" in args.rows:
+        for batch in args.batch:
+            for mode in args.mode:
+                rows.append((f"batch {batch} {mode}",
+                             [py, str(Path(__file__).resolve()), "--worker", "minicnn",
+                              "--batch", str(batch), "--mode", mode, "--repeat", rep],
+                             [py, str(TORCH_WORKER), str(batch), mode, rep, str(args.threads)],
+                             vgg16_flops(batch, mode == "grad")))
+    if "style" in args.rows:          # one style-transfer evaluation, VGG16 trunk, 256x256
+        rows.append(("style 256 eval", [py, str(here / "synthesis_bench.py"), "--worker",
+                                        "256", rep],
+                     [py, str(here / "synthesis_torch_worker.py"), "256", rep,
+                      str(args.threads)], None))
+    if "tiny" in args.rows:           # tiny forward, 400 images (one one-pixel generation)
+        worker = [py, str(here / "adversarial_timing.py"), "--repeat", rep, "--worker"]
+        rows.append(("tiny 400 fwd", worker + ["full"], worker + ["torch"], None))
+    return rows
+
+
+def layer_table(batch=1, repeat=3):
+    """Per-layer milliseconds of VGG16 at 224 (forward, input gradient) and each conv's path."""
+    from minicnn.layers import Conv2d
+    from minicnn.layers.conv_fast import conv_paths
+    net = models.vgg16(seed=0)
+    x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+    rows = []
+    print(f"\nper layer, VGG16 224 batch {batch} (median of {repeat}), ms")
+    print(f"{'layer':<10}{'forward':>9}{'backward':>10}  path (forward / input gradient)")
+    for layer in net.layers:
+        def fwd(inp=x):
+            return layer.forward(inp)
+        out = fwd()
+        dout = np.ones_like(out)
+        f_ms = _median_ms(fwd, repeat)
+        b_ms = _median_ms(lambda: layer.backward(dout), repeat)
+        path = " / ".join(conv_paths(layer, x.shape)) if isinstance(layer, Conv2d) else ""
+        print(f"{layer.name:<10}{f_ms:>9.1f}{b_ms:>10.1f}  {path}", flush=True)
+        rows.append({"layer": layer.name, "forward_ms": f_ms, "backward_ms": b_ms, "path": path})
+        x = out
+    return rows
+
+
+def _median_ms(step, repeat):
+    step()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(times)
+
+
 def parser(prog=None):
     """The command line: every option with its default."""
     p = argparse.ArgumentParser(
         prog=prog, description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--rows", nargs="+", default=["vgg16", "style", "tiny"],
+                   choices=["vgg16", "style", "tiny", "layers"],
+                   help="vgg16: the batch x mode grid; style: one style-transfer evaluation "
+                        "(256x256, 6 injections); tiny: tiny forward on 400 images; layers: "
+                        "the per-layer table of VGG16 (minicnn only, in this process)")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 8], metavar="N",
-                   help="batch sizes to time")
+                   help="VGG16 batch sizes to time")
     p.add_argument("--mode", nargs="+", default=["forward", "grad"], choices=["forward", "grad"],
                    help="forward: scores only; grad: forward + input gradient")
     p.add_argument("--rounds", type=int, default=5,
@@ -105,6 +177,9 @@ def parser(prog=None):
                    help="BLAS threads (OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads)")
     p.add_argument("--no-torch", action="store_true",
                    help="time minicnn only, even when PyTorch is installed")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the figures as JSON (for the README table); no file "
+                        "when absent")
     p.add_argument("--worker", choices=["minicnn"], help=argparse.SUPPRESS)
     return p
 
@@ -113,7 +188,8 @@ def main(argv=None, prog=None):
     """Run the benchmark with command-line arguments ``argv`` (default: ``sys.argv[1:]``).
 
     Returns:
-        ``{(batch, mode): {"ms", "gflops", "rss_mb"[, "torch_ms", "ratio"]}}``.
+        ``{label: {"ms", "rss_mb"[, "gflops"][, "torch_ms", "ratio"]}}``, plus
+        ``"layers"``: the per-layer rows when asked.
     """
     p = parser(prog)
     args = p.parse_args(argv)
@@ -123,46 +199,51 @@ def main(argv=None, prog=None):
             p.error(f"--{name} must be at least 1")
     if args.worker:
         return worker(args.batch[0], args.mode[0], args.repeat)
+    if args.json and Path(args.json).exists():
+        p.error(f"--json {args.json} exists; choose another file name")
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
                OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     with_torch = (not args.no_torch and TORCH_WORKER.exists()
                   and importlib.util.find_spec("torch") is not None)
-    print(f"VGG16 224x224 float32, {args.threads} threads, {args.rounds} rounds x "
-          f"{args.repeat} steps; torch: "
-          f"{'yes' if with_torch else 'off' if args.no_torch else 'not installed'}")
+    print(f"float32, {args.threads} threads, {args.rounds} rounds x {args.repeat} steps; "
+          f"torch: {'yes' if with_torch else 'off' if args.no_torch else 'not installed'}")
     header = f"{'config':<16}{'minicnn ms':>11}{'GFLOP/s':>9}{'RSS MB':>8}"
     if with_torch:
         header += f"{'torch ms':>10}{'GFLOP/s':>9}{'RSS MB':>8}{'ratio':>8}"
     print(header)
     results = {}
-    for batch in args.batch:
-        for mode in args.mode:
-            mine, theirs, ratios = [], [], []
-            for _ in range(args.rounds):
-                a = _run([sys.executable, str(Path(__file__).resolve()), "--worker", "minicnn",
-                          "--batch", str(batch), "--mode", mode,
-                          "--repeat", str(args.repeat)], env)
-                mine.append(a)
-                if with_torch:
-                    b = _run([sys.executable, str(TORCH_WORKER), str(batch), mode,
-                              str(args.repeat), str(args.threads)], env)
-                    theirs.append(b)
-                    ratios.append(a["ms"] / b["ms"])
-            flops = vgg16_flops(batch, mode == "grad")
-            ms = statistics.median(r["ms"] for r in mine)
-            line = (f"{f'batch {batch} {mode}':<16}{ms:>11.1f}{flops / ms / 1e6:>9.1f}"
-                    f"{max(r['rss_mb'] for r in mine):>8.0f}")
-            row = {"ms": ms, "gflops": flops / ms / 1e6,
-                   "rss_mb": max(r["rss_mb"] for r in mine)}
+    for label, mine_cmd, torch_cmd, flops in configurations(args):
+        mine, theirs, ratios = [], [], []
+        for _ in range(args.rounds):
+            a = _run(mine_cmd, env)
+            mine.append(a)
             if with_torch:
-                tms = statistics.median(r["ms"] for r in theirs)
-                ratio = statistics.median(ratios)
-                line += (f"{tms:>10.1f}{flops / tms / 1e6:>9.1f}"
-                         f"{max(r['rss_mb'] for r in theirs):>8.0f}{ratio:>8.2f}")
-                row.update(torch_ms=tms, ratio=ratio)
-            print(line, flush=True)
-            results[(batch, mode)] = row
+                b = _run(torch_cmd, env)
+                theirs.append(b)
+                ratios.append(a["ms"] / b["ms"])
+        ms = statistics.median(r["ms"] for r in mine)
+        rss = max(r.get("rss_mb", float("nan")) for r in mine)
+        gflops = flops / ms / 1e6 if flops else float("nan")
+        line = f"{label:<16}{ms:>11.1f}{gflops:>9.1f}{rss:>8.0f}"
+        row = {"ms": ms, "gflops": gflops, "rss_mb": rss}
+        if with_torch:
+            tms = statistics.median(r["ms"] for r in theirs)
+            ratio = statistics.median(ratios)
+            trss = max(r.get("rss_mb", float("nan")) for r in theirs)
+            line += (f"{tms:>10.1f}{(flops / tms / 1e6 if flops else float('nan')):>9.1f}"
+                     f"{trss:>8.0f}{ratio:>8.2f}")
+            row.update(torch_ms=tms, torch_rss_mb=trss, ratio=ratio)
+        print(line.replace("nan", "  -"), flush=True)
+        results[label] = row
+    if "layers" in args.rows:
+        results["layers"] = layer_table()
+    if args.json:
+        from minicnn.files import atomic_write
+        text = json.dumps({"threads": args.threads, "rounds": args.rounds,
+                           "repeat": args.repeat, "results": results}, indent=1)
+        atomic_write(args.json, lambda f: f.write(text.encode()))
+        print(f"wrote {args.json}")
     return results
 
 

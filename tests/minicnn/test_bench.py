@@ -1,6 +1,7 @@
 """benchmarks/bench.py: runs from a clone, outside the package, with its documented options."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,20 @@ def test_help_runs_as_a_script_from_anywhere(tmp_path):
     for option in ("--batch", "--mode", "--rounds", "--repeat", "--threads", "--no-torch"):
         assert option in out
     assert "--worker" not in out and "(default: 5)" in out
+
+
+def test_json_figures_and_no_overwrite(bench, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    results = bench.main(["--rows", "tiny", "--rounds", "1", "--repeat", "1", "--no-torch",
+                          "--json", str(out)])
+    saved = json.loads(out.read_text())
+    assert list(saved["results"]) == ["tiny 400 fwd"] == list(results)
+    assert saved["results"]["tiny 400 fwd"]["ms"] == results["tiny 400 fwd"]["ms"] > 0
+    assert (saved["threads"], saved["rounds"], saved["repeat"]) == (2, 1, 1)
+    with pytest.raises(SystemExit):
+        bench.main(["--rows", "tiny", "--json", str(out)])
+    assert "exists" in capsys.readouterr().err
+
+
+def test_default_rows_are_every_table_but_the_per_layer_one(bench):
+    assert bench.parser().parse_args([]).rows == ["vgg16", "style", "tiny"]
