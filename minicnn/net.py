@@ -148,6 +148,9 @@ class Net:
         check_rule(rule)
         if not self._ran:
             raise RuntimeError("backward called before forward")
+        if not isinstance(grads, dict):
+            raise TypeError(f"grads must be a dict {{layer name: dL/d(its output)}}, e.g. "
+                            f"{{{self._ran[-1]!r}: g}}; got {type(grads).__name__}")
         if not grads:
             raise ValueError("grads is empty: inject a gradient at one layer at least")
         for name, g in grads.items():

@@ -227,3 +227,9 @@ def test_conv_in_chunks_equals_the_whole_batch(rng, monkeypatch, stride, pad, C,
     assert np.array_equal(conv.forward(x), out)
     assert np.array_equal(conv.backward(dout), dx)
     assert calls == [5, 5]
+
+
+def test_backward_refuses_an_array_instead_of_a_dict(net, x):
+    net.forward(x)
+    with pytest.raises(TypeError, match="grads must be a dict .*'fc': g.*got ndarray"):
+        net.backward(np.ones((2, 5)))

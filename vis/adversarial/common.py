@@ -42,8 +42,11 @@ from .pixels import to_image
 NORMS = ("inf", "2")
 
 
-def check_epsilon(value, name="epsilon"):
-    """A finite number >= 0, as float; ValueError naming ``name`` otherwise."""
+def check_epsilon(value, name="epsilon", at_most=None):
+    """A finite number >= 0 (and <= ``at_most``), as float; ValueError naming ``name``.
+
+    An L-inf size is at most 1: pixels live in [0, 1], so 1 already allows any image.
+    """
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -51,6 +54,9 @@ def check_epsilon(value, name="epsilon"):
                          f"got {value!r}") from None
     if not math.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be finite and >= 0 (pixel units, e.g. 8/255), got {v}")
+    if at_most is not None and v > at_most:
+        raise ValueError(f"{name} must be at most {at_most:g} for the L-inf norm (pixel units "
+                         f"in [0, 1]; 8/255 is eight grey levels), got {v:g}")
     return v
 
 

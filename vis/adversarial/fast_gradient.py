@@ -91,7 +91,7 @@ def fgsm(net, x, label, epsilon, targeted=False, bounds=(0.0, 1.0)):
             that is not (N, C, H, W).
     """
     check_batch(x)
-    eps = check_epsilon(epsilon)
+    eps = check_epsilon(epsilon, at_most=1.0)
     y = check_labels(net, label, x.shape[0])
     xp = get_array_module(x)
     space = pixel_space(net, x, bounds)

@@ -159,8 +159,8 @@ def pgd(net, x, label, epsilon, step=None, steps=None, norm="inf", random_start=
             norm, a label out of range.
     """
     check_batch(x)
-    eps = check_epsilon(epsilon)
     norm = check_norm(norm)
+    eps = check_epsilon(epsilon, at_most=1.0 if norm == "inf" else None)
     y = check_labels(net, label, x.shape[0])
     default_count, default_step = default_steps(eps, norm)
     steps = default_count if steps is None else check_positive(steps, "steps", integer=True)

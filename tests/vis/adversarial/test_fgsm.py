@@ -107,6 +107,15 @@ def test_bad_epsilon_names_it(tiny, batch, eps):
         fgsm(tiny, batch[0], batch[1], eps)
 
 
+def test_linf_epsilon_above_one_is_refused_l2_is_not(tiny, batch):
+    from vis.adversarial.iterative import pgd
+    with pytest.raises(ValueError, match="epsilon must be at most 1 for the L-inf norm.*got 5"):
+        fgsm(tiny, batch[0], batch[1], 5)
+    with pytest.raises(ValueError, match="epsilon must be at most 1 for the L-inf norm"):
+        pgd(tiny, batch[0], batch[1], 1.5, steps=1)
+    assert pgd(tiny, batch[0], batch[1], 1.5, norm="2", steps=1).x.shape == batch[0].shape
+
+
 @pytest.mark.parametrize("label", [8, -1, [0, 1], 2.5])
 def test_bad_label_names_it(tiny, batch, label):
     with pytest.raises(ValueError, match="label"):
