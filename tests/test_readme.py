@@ -60,3 +60,15 @@ def test_every_method_example_and_task_is_in_the_map():
     assert set(METHODS) <= commands | {"localize"} and "localize" in commands
     assert {e.stem for e in EXAMPLES.values()} <= {e for r in rows for e in ticked(r[4])}
     assert {t.id for t in TASKS} <= {t for r in rows for t in ticked(r[6])}
+
+
+def test_python_blocks_run_as_written():
+    """Every ```python block of the README runs; the API example yields a saliency batch."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    for code in blocks:
+        scope = {}
+        exec(compile(code, "README.md", "exec"), scope)
+    assert scope["saliency"].shape == (2, 3, 64, 64)
+    assert scope["saliency"].any()
