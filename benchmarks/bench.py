@@ -146,6 +146,15 @@ def layer_table(batch=1, repeat=3):
     return rows
 
 
+def _no_nan(value):
+    """NaN (a figure that does not apply) as JSON null."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
 def _median_ms(step, repeat):
     step()
     times = []
@@ -240,8 +249,8 @@ def main(argv=None, prog=None):
         results["layers"] = layer_table()
     if args.json:
         from minicnn.files import atomic_write
-        text = json.dumps({"threads": args.threads, "rounds": args.rounds,
-                           "repeat": args.repeat, "results": results}, indent=1)
+        text = json.dumps(_no_nan({"threads": args.threads, "rounds": args.rounds,
+                                   "repeat": args.repeat, "results": results}), indent=1)
         atomic_write(args.json, lambda f: f.write(text.encode()))
         print(f"wrote {args.json}")
     return results
