@@ -49,3 +49,11 @@ def test_one_pixel_changes_at_most_one_pixel(tmp_path, capsys):
     assert "sample0" in capsys.readouterr().out
     with Image.open(tmp_path / "sample0_tiny_one-pixel.png") as img:
         assert np.ptp(np.asarray(img)) > 0
+
+
+def test_a_photo_on_the_shapes_model_gets_the_domain_note_once(tmp_path, capsys):
+    import matplotlib.cbook
+    photo = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    assert run("fgsm", "--image", photo, "--epsilon", "0.01", "--out", tmp_path / "o") == 0
+    err = capsys.readouterr().err
+    assert err.count("tiny knows 8 synthetic shapes") == 1

@@ -313,6 +313,10 @@ def test_summary_takes_architectures_installed_names_and_npz_paths(weights, caps
     assert run("summary", "tiny") == 0 and run("summary", weights / "tiny.npz") == 0
     assert run("summary", "nope") == 2
     one_error_line(capsys)
+    assert run("summary", "--model", "tiny") == 0                 # like every other command
+    assert "Total params: 74,128" in capsys.readouterr().out
+    assert run("summary") == 2
+    assert "give a model" in one_error_line(capsys)
 
 
 def test_a_16_bit_png_of_8_bit_values_is_one_warning_line_on_stderr(weights, tmp_path, out,

@@ -50,6 +50,7 @@ def _attack(args):
     name, rec = args.command, METHODS[args.command]
     net = common.load_model(args.model)
     inputs = common.inputs(args, net)
+    common.out_of_domain_note(net, inputs)
     x = preprocess(inputs.images, net)
     labels = _labels(net, x, inputs)
     target = _target(args, net, len(labels))

@@ -18,7 +18,9 @@ def _summary(args):
     """An architecture by name (untrained: the shapes and counts are the same), else a
     model; an architecture whose weights are not installed is said on stderr."""
     from minicnn import models, zoo
-    name = args.model
+    name = args.model_option or args.model
+    if name is None:
+        raise ValueError("summary: give a model (`minicnn summary tiny` or --model tiny)")
     if name in models.ARCHITECTURES and not str(name).endswith(".npz"):
         net = models.ARCHITECTURES[name](seed=None)
         row = {r["name"]: r for r in zoo.list_models()}.get(name)
@@ -81,8 +83,10 @@ def register(sub):
     """Engine commands: summary, bench, train-tiny."""
     from minicnn.tiny import EPOCHS
     p = sub.add_parser("summary", help="print a model's layers, output shapes and parameters")
-    p.add_argument("model", help="an architecture (vgg16, tiny, ...), an installed model or "
-                   "a path to an .npz")
+    p.add_argument("model", nargs="?", help="an architecture (vgg16, tiny, ...), an installed "
+                   "model or a path to an .npz")
+    p.add_argument("--model", dest="model_option", metavar="MODEL",
+                   help="the same, as an option like every other command's (no default)")
     p.set_defaults(func=_summary)
     p = sub.add_parser("bench", help="time VGG16 forward/backward against PyTorch "
                        "(benchmarks/bench.py; `minicnn bench --help`)", add_help=False)
