@@ -262,8 +262,9 @@ class Conv2d(Layer):
         Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
         d = dout.reshape(N, G, F // G, Ho * Wo)
         if conv_paths(self, x_shape)[1] != "col2im":
+            forced = self.winograd or False                 # dx: Winograd only when forced
             return conv_transpose_stride1(dout, self.params["W"], self.padding, convolve=lambda
-                                          d, W_t, p: _conv_stride1(d, W_t, p, self.winograd))
+                                          d, W_t, p: _conv_stride1(d, W_t, p, forced))
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), x_shape,
                       *self.kernel_size, self.stride, self.padding)
@@ -287,7 +288,7 @@ def _conv_stride1(x, W, pad, winograd=None):
 
     x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w) -> out: (N, F, H', W').
     """
-    path = stride1_path(x.shape, W.shape, winograd)
+    path = stride1_path(x.shape, W.shape, winograd, x.itemsize)
     if path == "winograd":
         return winograd_conv3x3(x, W, pad)
     if path == "row shifts":

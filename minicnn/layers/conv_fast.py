@@ -67,21 +67,24 @@ def conv_transpose_stride1(dout, W, pad, convolve=None):
 #: Below, the transforms cost more than they save: the filter transform U, recomputed at
 #: every call (4.2 ms for 512x512 filters), outweighs VGG16's 14x14 layers at batch 1.
 #: U is not cached: it would hold 4x the weights (230 MB more for VGG16).
+#: Float64 (the oracle precision) never takes it unasked, nor does an input gradient
+#: (``conv_paths``): im2col's results are the same bit for bit whatever the batch, and
+#: exactly 0 outside a unit's receptive field; Winograd's transforms leave rounding there.
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 8, 40
 
 
-def stride1_path(x_shape, W_shape, winograd=None):
+def stride1_path(x_shape, W_shape, winograd=None, itemsize=4):
     """The routine for a stride-1, one-group convolution: "winograd", "row shifts" or "im2col".
 
     Args:
         x_shape: (N, C, H, W); W_shape: (F, C, KH, KW).
-        winograd: None picks by the measured rule above; True forces it
-            (3x3 only); False forbids it.
+        winograd: None picks by the measured rule above (float32 only,
+            ``itemsize`` 4); True forces it (3x3 only); False forbids it.
     """
     N, C, H, W = x_shape
     F, _, KH, KW = W_shape
     tiles = N * -(-(H - KH + 3) // 4) * -(-(W - KW + 3) // 4)    # at padding 1
-    if winograd or (winograd is None and (KH, KW) == (3, 3)
+    if winograd or (winograd is None and (KH, KW) == (3, 3) and itemsize <= 4
                     and min(C, F) >= WINOGRAD_MIN_CHANNELS and tiles >= WINOGRAD_MIN_TILES):
         return "winograd"
     # Row shifts on maps of 200x200 or more (VGG16's conv1_2: 38 ms instead of 47).
@@ -101,8 +104,11 @@ def conv_paths(conv, x_shape):
     _, Ho, Wo = conv.output_shape(tuple(x_shape[1:]))
     if not (conv.fast and conv.stride == (1, 1) and conv.groups == 1):
         return "im2col", "col2im"
-    forward = stride1_path(x_shape, (F, C, KH, KW), conv.winograd)
-    path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW), conv.winograd)
+    size = conv.params["W"].itemsize
+    forward = stride1_path(x_shape, (F, C, KH, KW), conv.winograd, size)
+    # dx takes Winograd only when forced: its rounding would leave ~1e-5 (float32) where
+    # a unit's projection is exactly 0, outside its receptive field.
+    path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW), conv.winograd or False, size)
     # The transposed conv copies F*KH*KW rows, col2im C*KH*KW: the smaller, unless Winograd.
     if ph < KH and pw < KW and (path == "winograd" or F <= C):
         return forward, "transposed conv, " + path

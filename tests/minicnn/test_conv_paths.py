@@ -18,9 +18,10 @@ def _pair_of_convs(C, F, k, stride, pad, rng):
 
 
 @pytest.mark.parametrize("C,F,k,stride,pad,winograd,expected", [
-    (16, 32, 3, 1, 1, None, ("winograd", "transposed conv, winograd")),
-    (32, 16, 3, 1, 0, None, ("winograd", "transposed conv, winograd")),
-    (16, 32, 3, 1, 1, False, ("im2col", "col2im")),                 # F > C: col2im copies less
+    # float32 paths; dx takes Winograd only when forced (exact zeros outside a field)
+    (16, 32, 3, 1, 1, None, ("winograd", "col2im")),               # F > C: col2im copies less
+    (32, 16, 3, 1, 0, None, ("winograd", "transposed conv, im2col")),
+    (16, 32, 3, 1, 1, False, ("im2col", "col2im")),
     (3, 16, 3, 1, 1, None, ("im2col", "col2im")),                   # too few channels
     (3, 16, 3, 1, 1, True, ("winograd", "transposed conv, winograd")),
     (16, 16, 5, 1, 2, None, ("im2col", "transposed conv, im2col")),
@@ -28,13 +29,24 @@ def _pair_of_convs(C, F, k, stride, pad, rng):
 ])
 def test_paths_and_numbers_equal_the_reference(rng, C, F, k, stride, pad, winograd, expected):
     conv, ref = _pair_of_convs(C, F, k, stride, pad, rng)
-    conv.winograd = winograd
     x = rng.standard_normal((3, C, 15, 18))          # at least 3 x 3 x 4 = 36 tiles, both ways
-    assert conv_paths(conv, x.shape) == expected
+    single = Conv2d("c", C, F, k, stride=stride, padding=pad)           # float32
+    single.winograd = winograd
+    assert conv_paths(single, x.shape) == expected
+    # float64 takes Winograd only when forced: force what float32 takes, check the numbers
+    conv.winograd = True if expected[0] == "winograd" else winograd
+    assert conv_paths(conv, x.shape)[0] == expected[0]
     out = conv.forward(x)
     assert np.abs(out - ref.forward(x)).max() < 1e-10
     dout = rng.standard_normal(out.shape)
     assert np.abs(conv.backward(dout) - ref.backward(dout)).max() < 1e-10
+
+
+def test_float64_and_input_gradients_take_winograd_only_when_forced(rng):
+    conv = Conv2d("c", 16, 16, 3, padding=1, dtype=np.float64)
+    assert conv_paths(conv, (2, 16, 32, 32)) == ("im2col", "transposed conv, im2col")
+    conv.winograd = True
+    assert conv_paths(conv, (2, 16, 32, 32)) == ("winograd", "transposed conv, winograd")
 
 
 def test_winograd_threshold_is_the_documented_one(rng):
