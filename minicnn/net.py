@@ -123,10 +123,10 @@ class Net:
         self._ran = []
         for layer in self.layers[:stop + 1]:
             x = layer.forward(x)
+            if keep is not None:
+                layer.drop_weight_cache()
             if keep is None or layer.name in keep:
                 self.outputs[layer.name] = x
-            else:
-                layer.drop_weight_cache()
             self.shapes[layer.name] = tuple(x.shape)
             self._ran.append(layer.name)
         self.outputs[self._ran[-1]] = x

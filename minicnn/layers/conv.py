@@ -164,7 +164,7 @@ class Conv2d(Layer):
         self.window = (KH, KW) + self.stride + self.padding
         #: Use the fast paths of conv_fast.py (False: always im2col/col2im, the reference).
         self.fast = True
-        #: Winograd F(4x4, 3x3): None where it measures faster, True always, False never.
+        #: Winograd F(4x4, 3x3): None for float32 forwards where faster, True always, False never.
         self.winograd = None
         self.x = None             # (N, C, H, W) input of the last forward, for dW
         self.x_shape = None       # its shape (N, C, H, W), for dx
@@ -236,7 +236,8 @@ class Conv2d(Layer):
                 raise RuntimeError(f"{self.name}: weight gradients need the input, which "
                                    "Net.forward(keep=...) dropped: run forward without keep")
             self._weight_grads(dout)
-        return _in_chunks(self._input_grad, dout, self.x_shape[1:], temporary_bytes(self, self.x_shape))
+        per_image = temporary_bytes(self, self.x_shape)
+        return _in_chunks(self._input_grad, dout, self.x_shape[1:], per_image)
 
     def _weight_grads(self, dout):
         """dW = sum_n dout[n] @ cols[n].T and db = sum of dout, into ``self.grads``."""

@@ -11,9 +11,9 @@ functions trade some readability for that time:
   ordinary convolution with flipped kernels, so it reuses a forward routine
   instead of col2im;
 * :func:`stride1_path` picks the routine for a stride-1 convolution:
-  Winograd's F(4x4, 3x3) (``winograd.py``) for 3x3 kernels between layers
-  of 8 channels or more on maps large enough, row shifts on large maps,
-  else im2col;
+  Winograd's F(4x4, 3x3) (``winograd.py``) for float32 forward passes
+  through 3x3 layers of 8 channels or more on maps large enough, row shifts
+  on large maps, else im2col;
 * ``_in_chunks`` runs a batch through in chunks of images, so that no
   temporary grows with the batch size N (memory, not time).
 

@@ -68,7 +68,9 @@ and down to 1/24: enough to flip a ReLU whose input lies that close to 0
 **Input gradient.** For stride 1, dx is a convolution of dout with the kernels
 flipped and the channels swapped, padding ``2 - p`` (Dumoulin & Visin 2016,
 Relationship 8; ``conv_fast.conv_transpose_stride1``), so it is Winograd
-too: :func:`winograd_conv3x3_transpose`. The weight gradient would want
+too: :func:`winograd_conv3x3_transpose`. ``Conv2d`` takes it there only when
+forced (``Conv2d.winograd = True``): its rounding leaves ~1e-5 where a unit's
+projection is exactly 0 with im2col, outside the receptive field. The weight gradient would want
 F(3x3, 2x2) (Sec. 4.2) and is not here.
 
 Example:

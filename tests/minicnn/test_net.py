@@ -195,8 +195,8 @@ def test_keep_holds_only_the_named_outputs_and_gives_the_same_input_gradient(net
     g = {"fc": rng.standard_normal((2, 5)), "relu2_2": rng.standard_normal((2, 6, 10, 14))}
     net.forward(x)
     full = net.backward(g, rule)
-    scores = net.forward(x, keep=["relu2_2"])
-    assert set(net.outputs) == {"relu2_2", "fc"} and net.outputs["fc"] is scores
+    scores = net.forward(x, keep=["relu2_2", "conv1_2"])
+    assert set(net.outputs) == {"relu2_2", "conv1_2", "fc"} and net.outputs["fc"] is scores
     assert net.shapes["conv1_1"] == (2, 4, 20, 28)      # every shape is still known
     assert all(layer.x is None for layer in net if isinstance(layer, Conv2d))
     assert np.array_equal(net.backward(g, rule), full)
