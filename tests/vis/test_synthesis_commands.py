@@ -1,12 +1,13 @@
 """The synthesis subcommands (vis/commands/synthesis.py), with tiny budgets."""
 
 import re
+import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from minicnn import models
+from minicnn import io, models, zoo
 from vis import cli
 
 
@@ -45,13 +46,54 @@ def test_each_synthesis_command_on_tiny(argv, files, tmp_path):
         assert (tmp_path / name.replace(".png", "_loss.png")).is_file()
 
 
-def test_bad_synthesis_input_is_one_line(tmp_path, capsys):
-    for argv, words in ((["maximize", "--preset", "nope"], "nope"),
-                        (["style", "--model", "tiny"], "relu5_1"),
-                        (["dream", "--layer", "conv9"], "conv9")):
-        assert run(*argv, "--steps", 2, "--out", tmp_path / "o") == 2, argv
+@pytest.fixture(params=["as installed", "without vgg16_hed"])
+def weights_folder(request, tmp_path, monkeypatch):
+    """The weights as this machine has them, then a folder with the shipped tiny only
+    (the photo commands fall back to tiny and say so)."""
+    if request.param == "without vgg16_hed":
+        folder = tmp_path / "weights"
+        folder.mkdir()
+        shutil.copy(io.weights_dir() / "tiny.npz", folder / "tiny.npz")
+        monkeypatch.setenv("MINICNN_WEIGHTS", str(folder))
+    return request.param
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["maximize", "--preset", "nope"], "nope"),
+    (["maximize", "--layer", "conv9"], "conv9"),
+    (["style", "--model", "tiny"], "relu5_1"),
+    (["dream", "--layer", "conv9"], "conv9"),
+    (["dream", "--size", "5"], "too small"),
+    (["invert", "--layer", "conv9"], "conv9"),
+    (["invert", "--size", "4"], "too small"),
+    (["texture", "--image", "no_such.png"], "no_such.png"),
+    (["texture", "--size", "3"], "too small"),
+])
+def test_bad_synthesis_input_is_one_line(argv, words, weights_folder, tmp_path, capsys):
+    assert run(*argv, "--steps", 2, "--out", tmp_path / "o") == 2, argv
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("minicnn: error:") and "\n" not in err and words in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_taken_output_is_refused_before_any_work(weights_folder, tmp_path, capsys):
+    """The run is not spent and then lost: the refusal comes before the first step."""
+    for argv in (["dream", "--octaves", "1", "--steps", 2], ["maximize", "--steps", 2],
+                 ["invert", "--sample", 0, "--layer", "relu2_2", "--steps", 2]):
+        assert run(*argv, "--model", "tiny", "--out", tmp_path) == 0
+        capsys.readouterr()
+        assert run(*argv, "--model", "tiny", "--out", tmp_path) == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith("minicnn: error:") and "\n" not in err and words in err, err
+        assert err.startswith("minicnn: error:") and "exists" in err and "\n" not in err, err
+
+
+def test_the_fallback_to_tiny_is_said_once(weights_folder, tmp_path, capsys):
+    assert run("invert", "--size", 32, "--layer", "conv1_1", "relu1_2", "--steps", 2,
+               "--out", tmp_path) == 0                   # two results, one note
+    err = capsys.readouterr().err
+    installed = {m["name"]: m["installed"] for m in zoo.list_models()}
+    fell_back = not installed.get("vgg16_hed")
+    assert err.count("made with tiny") == (1 if fell_back else 0), err
 
 
 def test_style_on_the_real_vgg16(tmp_path, capsys):

