@@ -18,20 +18,26 @@ Presets (:data:`PRESETS`), side by side:
 "erhan"        norm constraint rho = B sqrt(H W), B = 80 on the 0-255 scale
                (Mahendran & Vedaldi 2015's typical pixel norm); Adam lr 0.05
                per [0, 1] unit, 200 steps (the paper gives no step rule)
-"yosinski-1"   Table 1 row 1: blur 0.5 every 4, norm clip 50 %;
-               toolbox: 500 steps, lr_policy "progress" (max 100, gain 2)
-"yosinski-2"   row 2: decay 0.3, norm clip 20 %; 750 steps, lr 100
-"yosinski-3"   row 3: decay 1e-4, blur 1.0 every 4; 1000 steps, lr 100 —
+"yosinski-1"   Table 1 row 1: blur 0.5 every 4, norm clip 50 %; 500 steps
+"yosinski-2"   row 2: decay 0.3, norm clip 20 %; 750 steps
+"yosinski-3"   row 3: decay 1e-4, blur 1.0 every 4; 1000 steps —
                "the ones used for most of the images in the paper" (toolbox
                README); the default
-"yosinski-4"   row 4: blur 0.5 every 4, contribution clip 90 %; 1000 steps,
-               "progress" (max 1e8, gain 2)
+"yosinski-4"   row 4: blur 0.5 every 4, contribution clip 90 %; 1000 steps
 =============  ===========================================================
 
-The step sizes and iteration counts are from the deep-visualization-toolbox
-README; they assume Caffe's 0-255 input and are converted to this net's
-units (``common.py``). The toolbox starts from the mean plus N(0, 10^2)
-noise and crops the pixels to [0, 255] every step: here ``bounds="pixels"``.
+The iteration counts are the deep-visualization-toolbox README's. Its step
+sizes are not: they are plain gradient steps (``lr`` 100, or the "progress"
+policy with a gain of 2 per step) in CaffeNet's gradient units, and a
+gradient's size depends on the net. On ``tiny`` the image never moves
+(row 3: the unit's value 1.9 -> 1.9 in 300 steps, the image a flat grey).
+The four rows therefore share DeepDream's normalized step (Mordvintsev et
+al. 2015), ``x += 1.5 g / mean|g|`` on the 0-255 scale — each step moves a
+pixel by 1.5 grey levels on average, on any net and for any layer — so what
+differs between the rows is Table 1's regularizers, as in the paper. The
+toolbox starts from the mean plus N(0, 10^2) noise and crops the pixels to
+[0, 255] every step: here ``bounds="pixels"``. Lengths on the 0-255 scale
+are converted to the net's input units (``common.py``).
 It pushes one unit; with ``unit="neuron"`` we push the centre unit of the
 channel (the toolbox recommends it for conv layers), with ``"channel"`` its
 spatial mean (Lucid's ``channel`` objective). A ReLU layer is maximized
@@ -57,10 +63,10 @@ from ..optimize import optimize
 from ..transforms import YOSINSKI_2015_TABLE_1, project_norm, yosinski
 from .common import CAFFE, check_layers, choose, input_scale, noise, on_device
 
-_TOOLBOX = ({"steps": 500, "step": "progress", "lr": 100.0},
-            {"steps": 750, "step": "ascent", "lr": 100.0},
-            {"steps": 1000, "step": "ascent", "lr": 100.0},
-            {"steps": 1000, "step": "progress", "lr": 1e8})
+_TOOLBOX_STEPS = (500, 750, 1000, 1000)
+
+#: The step of every Yosinski row: DeepDream's, in grey levels (module docstring).
+NORMALIZED_STEP = 1.5
 
 #: name -> preset; "units": the input range its numbers assume.
 PRESETS = {
@@ -69,7 +75,8 @@ PRESETS = {
               "units": CAFFE},
     **{f"yosinski-{k + 1}": {"source": f"Yosinski et al. 2015, Table 1 row {k + 1}; "
                                        f"deep-visualization-toolbox README",
-                             "row": YOSINSKI_2015_TABLE_1[k], **_TOOLBOX[k], "units": CAFFE}
+                             "row": YOSINSKI_2015_TABLE_1[k], "steps": _TOOLBOX_STEPS[k],
+                             "step": "normalized", "lr": NORMALIZED_STEP, "units": CAFFE}
        for k in range(4)},
 }
 
@@ -110,10 +117,10 @@ def activation_maximization(net, layer, channel, preset="yosinski-3", unit="neur
     x0 = on_device(net, noise(shape, 10.0 * s, seed))     # toolbox: mean + N(0, 10^2)
     goal = (neuron if unit == "neuron" else channel_objective)(layer, channels.tolist())
     if "row" in p:
-        transforms, lr = yosinski(p["row"]), p["lr"] * s * s    # plain steps: lr ~ s^2
+        transforms = yosinski(p["row"])
     else:
-        rho = p["norm_B"] * s * np.sqrt(H * W)
-        transforms, lr = [project_norm(rho)], p["lr"] * s       # Adam: lr ~ s
+        transforms = [project_norm(p["norm_B"] * s * np.sqrt(H * W))]
+    lr = p["lr"] * s                                      # a length: normalized and Adam steps
     result = optimize(net, goal, x0, steps=steps or p["steps"], step=p["step"], lr=lr,
                       transforms=transforms, bounds="pixels", seed=seed,
                       progress=progress, desc=f"maximize {layer}")

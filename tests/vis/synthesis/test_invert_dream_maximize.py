@@ -65,6 +65,29 @@ def test_every_preset_raises_its_units(preset):
     assert r.image.min() >= 0 and r.image.max() <= 1
 
 
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p.startswith("yosinski")])
+def test_a_yosinski_preset_makes_a_visible_image(preset):
+    """The toolbox's plain steps left tiny's image a flat grey (std < 0.002 of the range
+    after 300 steps); the normalized step draws a pattern the unit likes."""
+    net = models.load("tiny")
+    r = activation_maximization(net, "relu4_2", [0, 1], preset=preset, steps=150, seed=0,
+                                progress=False)
+    key = "neuron conv4_2"
+    assert (r.final[key] > r.history[key][0] + 20).all(), r.history[key][[0, -1]]
+    assert (r.image.std(axis=(1, 2, 3)) > 0.01).all(), r.image.std(axis=(1, 2, 3))
+
+
+def test_the_yosinski_step_does_not_depend_on_the_gradient_scale():
+    """Scaling the maximized layer by 1000 scales the gradient, not the image made."""
+    net, loud = models.load("tiny"), models.load("tiny")
+    for name in ("W", "b"):
+        loud["conv3_1"].params[name] *= 1000.0
+    a, b = (activation_maximization(n, "conv3_1", [2], steps=20, seed=3, progress=False)
+            for n in (net, loud))
+    assert np.ptp(a.x) > 0.05
+    np.testing.assert_allclose(a.x, b.x, atol=1e-3 * np.ptp(a.x))
+
+
 def test_erhan_keeps_the_norm_fixed():
     net = models.load("tiny")
     r = activation_maximization(net, "conv2_2", [0, 1, 2], preset="erhan", unit="channel",
