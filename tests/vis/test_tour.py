@@ -197,3 +197,21 @@ def test_tour_of_a_net_without_scores_projects_units(tmp_path):
             assert img.size == (4 * 64 + 3 * 4, 64)           # image | 3 rules
     assert re.search(r"the most active unit of relu2_2 \(channel \d+ at row \d+, column \d+\)",
                      page_)
+
+
+def test_the_wants_section_shows_class_models_and_units(tmp_path):
+    """Class models of every class, and 8 maximized units whose images are not a flat grey."""
+    from vis.inputs import shapes_samples
+    from vis.netinfo import class_names
+    from vis.tour.gallery import Gallery
+    from vis.tour.synthesis import wants_section
+    net = models.load("tiny")
+    gallery = Gallery(net, tmp_path, shapes_samples(range(1), net), class_names(net),
+                      quick=False, progress=False)
+    section, title, html = wants_section(gallery)
+    assert section == "wants" and html.count("<figure") == 3
+    with Image.open(tmp_path / "maximize.png") as img:
+        picture = np.asarray(img.convert("RGB"), np.float64)
+    width = picture.shape[1] // 8
+    tiles = [picture[:, k * width:(k + 1) * width - 8] for k in range(8)]
+    assert all(tile.std() > 5 for tile in tiles), [round(t.std(), 1) for t in tiles]

@@ -15,7 +15,9 @@ from minicnn.preprocessing import preprocess
 from vis import draw
 from vis.image import load_image
 from vis.registry import METHODS, SECTIONS
-from vis.synthesis import class_model, deepdream, invert_layers, style_transfer, texture
+from vis.netinfo import last_conv
+from vis.synthesis import (activation_maximization, class_model, deepdream, invert_layers,
+                           style_transfer, texture)
 
 from . import page
 
@@ -33,7 +35,8 @@ def _row(images, factor):
 
 
 def wants_section(gallery):
-    """Class models of every class, by score and by log-probability."""
+    """Class models of every class, by score and by log-probability; the units of the last
+    conv layer maximized (Yosinski et al.'s row 3)."""
     net, names, rec = gallery.net, gallery.names, METHODS["class-model"]
     figs = []
     for objective in ("score", "probability"):
@@ -45,9 +48,17 @@ def wants_section(gallery):
         figs.append(gallery.figure(f"class_model_{objective}.png",
                                    _row(r.image, draw.auto_zoom(r.image.shape[2], 96)),
                                    caption))
+    layer, mrec = last_conv(net), METHODS["maximize"]
+    r = activation_maximization(net, layer, list(range(8)), steps=200, progress=False)
+    figs.append(gallery.figure(
+        "maximize.png", _row(r.image, draw.auto_zoom(r.image.shape[2], 96)),
+        f"{mrec.title} of channels 0-7 of {r.info['layer']} (the centre unit, before the "
+        f"ReLU): 200 steps with Table 1 row 3's decay and blur ({mrec.paper})"))
     intro = ("<p>Gradient ascent on the image from the mean image. Maximizing the class "
              "score alone can make an image of another class, whose score grows faster; "
-             "maximizing the log-probability pushes the other classes down too.</p>")
+             "maximizing the log-probability pushes the other classes down too. The same ascent "
+             "on one unit, with the blur and decay of Yosinski et al. as image priors, shows "
+             "the pattern the unit responds to.</p>")
     return "wants", SECTIONS["wants"], intro + page.row(figs)
 
 
