@@ -38,9 +38,8 @@ import numpy as np
 
 from ..backend import get_array_module
 from .base import Layer
-from .conv_fast import (_in_chunks, conv2d_row_shifts, conv_paths, conv_transpose_stride1,
-                        stride1_path, temporary_bytes)
-from .winograd import check_winograd, winograd_conv3x3
+from .conv_fast import _in_chunks, conv_paths, stride1_conv, temporary_bytes, transposed_kernels
+from .winograd import check_winograd
 
 
 def _pair(v):
@@ -204,19 +203,20 @@ class Conv2d(Layer):
             out = _matmul_cols(self.params["W"], cols, self.groups, out_shape)
             self.x_cols = cols
         else:
-            out = _in_chunks(self._convolve, x, out_shape, temporary_bytes(self, self.x_shape))
+            out = _in_chunks(self._routine(x.shape), x, out_shape,
+                             temporary_bytes(self, self.x_shape), self._dtype(x))
         out += self.params["b"].reshape(1, -1, 1, 1)
         return out
 
-    def _convolve(self, x):
-        """Forward without bias by the fastest path for this layer (evaluation mode)."""
-        W, out_shape = self.params["W"], self.output_shape(x.shape[1:])
+    def _routine(self, x_shape):
+        """``x -> out`` without bias for every chunk of a batch of ``x_shape`` (evaluation
+        mode), by the path ``conv_paths`` picks for the whole batch."""
         if self.winograd:         # forced: ValueError naming the layer unless 3x3, stride 1
             check_winograd(self.name, self.kernel_size, self.stride, self.groups)
-        if self.fast and self.stride == (1, 1) and self.groups == 1:
-            return _conv_stride1(x, W, self.padding, self.winograd)
-        cols = im2col(x, *self.kernel_size, self.stride, self.padding)
-        return _matmul_cols(W, cols, self.groups, out_shape)
+        path, W = conv_paths(self, x_shape)[0], self.params["W"]
+        if path != "im2col":
+            return stride1_conv(path, W, self.padding, conv2d_im2col)
+        return lambda x: conv2d_im2col(x, W, self.stride, self.padding, self.groups)
 
     def drop_weight_cache(self):
         """Free the input and columns kept for dW (``Net.forward(keep=...)``)."""
@@ -236,8 +236,16 @@ class Conv2d(Layer):
                 raise RuntimeError(f"{self.name}: weight gradients need the input, which "
                                    "Net.forward(keep=...) dropped: run forward without keep")
             self._weight_grads(dout)
-        per_image = temporary_bytes(self, self.x_shape)
-        return _in_chunks(self._input_grad, dout, self.x_shape[1:], per_image)
+        path, grad = conv_paths(self, self.x_shape)[1], self._input_grad
+        if path != "col2im":      # "transposed conv, <routine>": a stride-1 conv of dout
+            W_t, pad_t = transposed_kernels(self.params["W"], self.padding)
+            grad = stride1_conv(path.split(", ")[1], W_t, pad_t, conv2d_im2col)
+        return _in_chunks(grad, dout, self.x_shape[1:], temporary_bytes(self, self.x_shape),
+                          self._dtype(dout))
+
+    def _dtype(self, x):
+        """What a product of x and the weights gives (float32 when both are)."""
+        return get_array_module(x).result_type(x.dtype, self.params["W"].dtype)
 
     def _weight_grads(self, dout):
         """dW = sum_n dout[n] @ cols[n].T and db = sum of dout, into ``self.grads``."""
@@ -262,10 +270,6 @@ class Conv2d(Layer):
         G = self.groups
         Wm = self.params["W"].reshape(G, F // G, -1)            # (G, F/G, C/G*KH*KW)
         d = dout.reshape(N, G, F // G, Ho * Wo)
-        if conv_paths(self, x_shape)[1] != "col2im":
-            forced = self.winograd or False                 # dx: Winograd only when forced
-            return conv_transpose_stride1(dout, self.params["W"], self.padding, convolve=lambda
-                                          d, W_t, p: _conv_stride1(d, W_t, p, forced))
         dcols = Wm.transpose(0, 2, 1) @ d                       # (N, G, C/G*KH*KW, H'W')
         return col2im(dcols.reshape(N, -1, Ho * Wo), x_shape,
                       *self.kernel_size, self.stride, self.padding)
@@ -283,18 +287,11 @@ def _matmul_cols(W, cols, groups, out_shape):
     return out.reshape((N,) + tuple(out_shape))
 
 
-def _conv_stride1(x, W, pad, winograd=None):
-    """A stride-1, one-group convolution (no bias) by the routine
-    ``conv_fast.stride1_path`` picks: Winograd, row shifts or im2col.
+def conv2d_im2col(x, W, stride, pad, groups=1):
+    """The lecture's convolution without bias: im2col, then one matrix product.
 
-    x: (N, C, H, W); W: (F, C, KH, KW); pad: (p_h, p_w) -> out: (N, F, H', W').
+    x: (N, C, H, W); W: (F, C/G, KH, KW) -> out: (N, F, H', W').
     """
-    path = stride1_path(x.shape, W.shape, winograd, x.itemsize)
-    if path == "winograd":
-        return winograd_conv3x3(x, W, pad)
-    if path == "row shifts":
-        return conv2d_row_shifts(x, W, pad)
     F, _, KH, KW = W.shape
-    cols = im2col(x, KH, KW, (1, 1), pad)
-    Ho, Wo = conv_output_size(x.shape[2], x.shape[3], KH, KW, (1, 1), pad)
-    return _matmul_cols(W, cols, 1, (F, Ho, Wo))
+    Ho, Wo = conv_output_size(x.shape[2], x.shape[3], KH, KW, stride, pad)
+    return _matmul_cols(W, im2col(x, KH, KW, stride, pad), groups, (F, Ho, Wo))

@@ -85,3 +85,28 @@ def test_vgg16_trunk_float32_within_1e4_of_float64_with_winograd(rng):
     assert paths.count("winograd") == 3                 # conv1_2, conv2_1, conv2_2
     assert np.abs(out32 - out64).max() / np.abs(out64).max() < 1e-4
     assert np.abs(dx32 - dx64).max() / np.abs(dx64).max() < 1e-4
+
+
+@pytest.mark.parametrize("winograd", [None, False])
+def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, winograd):
+    """A batch split over threads (conv_fast._in_chunks) computes each image as one
+    thread would: forward and input gradient equal bit for bit, float32."""
+    from threadpoolctl import threadpool_limits
+    from minicnn.layers import conv_fast
+    monkeypatch.setattr(conv_fast, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)     # several chunks per thread
+    conv = Conv2d("conv2_1", 16, 24, 3, padding=1, rng=rng)
+    conv.winograd, conv.training = winograd, False
+    x = rng.standard_normal((37, 16, 20, 20)).astype(np.float32)
+    dout = rng.standard_normal((37, 24, 20, 20)).astype(np.float32)
+    runs = {}
+    for n in (1, 2):
+        with threadpool_limits(n):
+            assert conv_fast.threads() == n
+            out = conv.forward(x)
+            runs[n] = out, conv.backward(dout)
+    assert 2 in conv_fast._pools                             # the two-thread path ran
+    for one, two in zip(runs[1], runs[2]):
+        assert one.dtype == np.float32 and np.array_equal(one, two)
+    one_by_one = np.concatenate([conv.forward(x[i:i + 1]) for i in range(len(x))])
+    assert np.abs(one_by_one - runs[2][0]).max() < 1e-4 * np.abs(runs[2][0]).max()
