@@ -202,8 +202,9 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
     """``out[a:b] = f(x[a:b])`` over chunks of images, each with temporaries of
     about ``per_image`` bytes per image, at most :data:`CHUNK_BYTES` in all.
 
-    Peak memory then stays flat in N (VGG16 batch 8: one 224x224 image at a
-    time in conv1, two at once in conv5), at the cost of one copy of out.
+    Peak memory then stays flat in N (VGG16 batch 8: one 224x224 image per
+    thread at a time in conv1, two per chunk in conv5), at the cost of one
+    copy of out.
 
     On the CPU the chunks run on as many threads as BLAS may use
     (:func:`threads`), each with a one-thread BLAS: NumPy lets go of the GIL
