@@ -358,7 +358,7 @@ def test_no_help_text_says_default_none():
     texts = {" ".join(words): parser.format_help() for words, parser in parsers()}
     said = [words for words, text in texts.items() if re.search(r"default:?\s*None", text)]
     assert said == []
-    assert "the preset's (1000 for yosinski-3)" in " ".join(texts["maximize"].split())
+    assert "toolbox's budget per preset is 500-1000" in " ".join(texts["maximize"].split())
     assert "(default: the ReLU after the last conv layer" in " ".join(texts["gradcam"].split())
 
 
