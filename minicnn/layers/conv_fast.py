@@ -29,6 +29,7 @@ Example:
 """
 
 import os
+import threading
 
 from ..backend import get_array_module
 from .winograd import winograd_conv3x3, winograd_filter_transform
@@ -235,8 +236,8 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
         return out
     # One BLAS thread per worker. (A two-thread BLAS call leaves its helper thread
     # spinning for a while after it returns: it would take a core from the workers.)
-    with _one_blas_thread():
-        list(_pool(workers).map(chunk, starts))         # list(): a chunk's error is raised
+    with _parallel, _one_blas_thread():             # one section at a time: the BLAS limit
+        list(_pool(workers).map(chunk, starts))     # is process-wide; list() raises errors
     return out
 
 
@@ -246,9 +247,18 @@ def threads():
     return max([1] + [lib.num_threads for lib in _blas().lib_controllers])
 
 
-_controller, _pools = None, {}
-if hasattr(os, "register_at_fork"):                 # a forked child has none of the threads
-    os.register_at_fork(after_in_child=_pools.clear)
+_controller, _pools, _parallel = None, {}, threading.Lock()
+
+
+def _after_fork():
+    """A forked child has none of the parent's threads: new pools, a free lock."""
+    global _parallel
+    _pools.clear()
+    _parallel = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _blas():
