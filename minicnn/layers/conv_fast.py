@@ -192,11 +192,10 @@ def conv2d_row_shifts(x, W, pad):
 
 
 #: Chunks of the batch keep each temporary under this many bytes (at least one image).
+#: The chunk size depends on nothing else: an image's numbers do not depend on the
+#: threads, nor (for a batch of one chunk or less) on the batch: Winograd's products
+#: over the tiles of a whole chunk round differently for another number of tiles.
 CHUNK_BYTES = 32 * 2**20
-
-#: A batch with this many bytes of temporaries or more is cut into at least SPLIT chunks,
-#: so that the threads share it out; below, it runs in one piece.
-PARALLEL_MIN_BYTES, SPLIT = 4 * 2**20, 4
 
 
 def _in_chunks(f, x, out_shape, per_image, dtype):
@@ -212,15 +211,13 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
     inside its loops and matrix products, so the transforms and copies, which
     one BLAS call cannot share out, run on every core too (``tiny`` at batch
     400, conv1_2: 120 ms on one thread, 72 ms on two; 130 ms with a two-thread
-    BLAS). The chunks depend on N and ``per_image`` only, never on the
-    threads, so the numbers are the same bit for bit on any number of threads.
+    BLAS). The chunks depend on ``per_image`` only, never on the threads, so
+    the numbers are the same bit for bit on any number of threads.
 
     x: (N, ...) -> out: (N,) + out_shape, of ``dtype`` (what f returns).
     """
     xp, N = get_array_module(x), len(x)
     n = max(1, CHUNK_BYTES // max(1, per_image))
-    if N * per_image >= PARALLEL_MIN_BYTES:
-        n = min(n, -(-N // SPLIT))
     if n >= N:
         return f(x)
     out = xp.empty((N,) + tuple(out_shape), dtype=dtype)

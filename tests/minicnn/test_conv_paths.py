@@ -93,7 +93,6 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
     thread would: forward and input gradient equal bit for bit, float32."""
     from threadpoolctl import threadpool_limits
     from minicnn.layers import conv_fast
-    monkeypatch.setattr(conv_fast, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)     # several chunks per thread
     conv = Conv2d("conv2_1", 16, 24, 3, padding=1, rng=rng)
     conv.winograd, conv.training = winograd, False
