@@ -166,7 +166,7 @@ def parse_target(text, net):
     text = str(text).strip()
     if ":" in text:
         return _parse_unit(text, net)
-    K, arch = class_count(net), net.meta.get("arch", "this net")
+    K, arch = class_count(net), net.meta.get("name", net.meta.get("arch", "this net"))
     try:
         k = int(text)
     except ValueError:

@@ -439,3 +439,37 @@ def test_python_warnings_are_one_line_on_stderr(weights, out, capsys, monkeypatc
     monkeypatch.setattr(maps, "explain", warns)
     assert run("saliency", "--out", out) == 0
     assert capsys.readouterr().err == "warning: something odd, said once\n"
+
+
+@pytest.mark.parametrize("argv", [["maximize", "--steps", "3"], ["saliency"], ["embed"],
+                                  ["patches"], ["invert", "--steps", "2"]])
+def test_an_out_that_cannot_be_made_is_refused_before_any_work(argv, weights, tmp_path,
+                                                                capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for out in (afile / "sub", ""):
+        assert run(*argv, "--model", "tiny", "--out", str(out)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("minicnn: error:") and "\n" not in err, err  # no progress lines
+        assert "--out" in err
+    assert afile.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["neighbours", "--n", "5"], "--k 6 neighbours need at least 7 images, --n gives 5"),
+    (["invert", "--sample", "0", "--image", "x.png", "--steps", "2"], "--sample or --image"),
+    (["occlusion", "--window", "1000"], "--window 1000 must be between 1 and the image size"),
+])
+def test_bad_options_are_refused_before_any_work(argv, words, weights, out, capsys):
+    assert run(*argv, "--model", "tiny", "--out", out) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and words in captured.err, \
+        captured
+    assert not out.exists()
+
+
+def test_a_class_out_of_range_names_the_model_asked_for(weights, out, capsys):
+    import shutil
+    shutil.copy(weights / "tiny.npz", weights / "tiny_copy.npz")
+    assert run("cam", "--model", "tiny_copy", "--target", "99", "--out", out) == 2
+    assert "tiny_copy has 8 classes" in capsys.readouterr().err

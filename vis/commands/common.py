@@ -12,7 +12,9 @@ stderr, so ``minicnn ... > results.txt`` keeps only the results.
 """
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from vis import draw
@@ -47,9 +49,11 @@ def load_model(name):
     """An installed model by name or ``.npz`` path, with command-line wording on failure."""
     from minicnn import models
     try:
-        return models.load(name)
+        net = models.load(name)
     except KeyError as e:
         raise ValueError(str(e.args[0] if e.args else e)) from None
+    net.meta["name"] = model_stem(name)            # what messages call it (tiny_biased)
+    return net
 
 
 def model_stem(name):
@@ -95,10 +99,23 @@ def target(args, net):
 
 
 def out_dir(path):
-    """The output folder as a Path; refused if it is a file. Created by ``save``."""
+    """The output folder as a Path, refused before any work if it cannot be made: a
+    file, or under a file or a folder this user cannot write. Created by ``save``."""
     out = Path(path)
+    if str(path) == "":
+        raise ValueError("--out is empty: give a folder")
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} is a file, not a folder")
+    parent = out
+    while not parent.exists():                  # the deepest folder that exists
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FileExistsError(f"cannot create --out {out}: {parent} is a file")
+    try:                                        # a real try: access() says yes to root
+        os.rmdir(tempfile.mkdtemp(prefix=".minicnn-", dir=parent))
+    except OSError as e:
+        raise PermissionError(f"cannot create --out {out}: {parent}: "
+                              f"{e.strerror or e}") from None
     return out
 
 

@@ -85,6 +85,9 @@ def _neighbours(args):
     layer = args.layer or code_layer(net)
     net[layer]                                             # KeyError with close names
     source = _source(args, net)
+    if len(source) <= args.k:                      # each query's own code is not counted
+        raise ValueError(f"--k {args.k} neighbours need at least {args.k + 1} images, "
+                         f"{'--n' if not args.images else '--images'} gives {len(source)}")
     out, stem = common.out_dir(args.out), common.model_stem(args.model)
     paths = {s: out / f"{stem}_neighbours_{s}.png" for s in ("code", "pixel")}
     common.check_free(list(paths.values()), args.force)

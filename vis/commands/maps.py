@@ -48,6 +48,10 @@ def _map_method(args):
     target = common.target(args, net)
     _check_target(record, target)
     options = _options(args, net, record)
+    side = min(inputs.images.shape[2:])
+    if not 0 < options.get("window", 1) <= side:    # before the forward pass
+        raise ValueError(f"--window {options['window']} must be between 1 and the image "
+                         f"size {side}")
     out = common.out_dir(args.out)
     stem = common.model_stem(args.model)
     paths = [out / f"{name}_{stem}_{record.name}.png" for name in inputs.names]

@@ -162,6 +162,8 @@ def _maximize(args):
 
 def _inputs_or_photo(args, net, which="content"):
     if getattr(args, "sample", None) is not None:
+        if getattr(args, "image", None) is not None:
+            raise ValueError("give --sample or --image, not both")
         return common.shapes_samples_images(args.sample, net)
     return _photo(getattr(args, "image", None), which, _size(args, net))[None]
 
