@@ -234,7 +234,14 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
     # One BLAS thread per worker. (A two-thread BLAS call leaves its helper thread
     # spinning for a while after it returns: it would take a core from the workers.)
     with _parallel, _one_blas_thread():             # one section at a time: the BLAS limit
-        list(_pool(workers).map(chunk, starts))     # is process-wide; list() raises errors
+        jobs = [_pool(workers).submit(chunk, a) for a in starts]    # is process-wide
+        try:
+            for job in jobs:
+                job.result()                        # a chunk's error is raised here
+        except BaseException:                       # Ctrl-C too: the queued chunks go
+            for job in jobs:
+                job.cancel()
+            raise
     return out
 
 

@@ -109,3 +109,16 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
         assert one.dtype == np.float32 and np.array_equal(one, two)
     one_by_one = np.concatenate([conv.forward(x[i:i + 1]) for i in range(len(x))])
     assert np.abs(one_by_one - runs[2][0]).max() < 1e-4 * np.abs(runs[2][0]).max()
+
+
+def test_a_failing_chunk_raises_and_leaves_blas_as_it_was(rng, monkeypatch):
+    from threadpoolctl import threadpool_limits
+    from minicnn.layers import conv as conv_module, conv_fast
+    monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)               # 19 chunks of 2
+    monkeypatch.setattr(conv_module, "stride1_conv", lambda *args: lambda x: 1 / 0)
+    conv = Conv2d("conv2_1", 16, 24, 3, padding=1, rng=rng)
+    conv.training = False
+    with threadpool_limits(2):
+        with pytest.raises(ZeroDivisionError):
+            conv.forward(rng.standard_normal((37, 16, 20, 20)).astype(np.float32))
+        assert conv_fast.threads() == 2
