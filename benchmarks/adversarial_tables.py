@@ -72,7 +72,7 @@ def gradient(args):
     l2 = [0, 0.25, 0.5, 1.0, 2.0]
     t = time.perf_counter()
     curve = robustness_curve(net, x, y, pgd, l2, norm="2")
-    print(f"\nPGD L2 (10 steps of 2.5 eps / 10), eps = L2 norm of the RGB change in [0, 1]")
+    print("\nPGD L2 (10 steps of 2.5 eps / 10), eps = L2 norm of the RGB change in [0, 1]")
     print(f"{'eps (L2)':<26}" + "".join(f"{e:>12}" for e in l2))
     print(f"{'PGD L2':<26}" + "".join(f"{a:.2f} ({s:.2f})".rjust(12) for a, s in
                                       zip(curve.accuracy, curve.success_rate))

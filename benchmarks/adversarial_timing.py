@@ -35,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import median_ms  # noqa: E402  (benchmarks/timing.py, this script's folder)
+
 
 def _candidates(P=400, pixels=1, seed=0):
     """One test shape, and P random (row, col, colour) changes of ``pixels`` pixels each."""
@@ -54,25 +56,15 @@ def _candidates(P=400, pixels=1, seed=0):
     return net, x0, rows, cols, values, batch
 
 
-def _median_ms(step, repeat):
-    step()                                              # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
-
-
 def worker(kind, repeat, pixels):
     """One measurement in this process; prints one JSON line."""
     net, x0, rows, cols, values, batch = _candidates(pixels=pixels)
     if kind == "full":
-        ms = _median_ms(lambda: net.forward(batch), repeat)
+        ms = median_ms(lambda: net.forward(batch), repeat)
     elif kind == "cone":
         from vis.adversarial.cone import PixelCone
         cone = PixelCone(net, x0)
-        ms = _median_ms(lambda: cone.scores(rows, cols, values), repeat)
+        ms = median_ms(lambda: cone.scores(rows, cols, values), repeat)
     else:
         import torch
         from tests.torch_twin import twin
@@ -83,7 +75,7 @@ def worker(kind, repeat, pixels):
         def step():
             with torch.no_grad():
                 model(xt)
-        ms = _median_ms(step, repeat)
+        ms = median_ms(step, repeat)
     print(json.dumps({"ms": ms}))
 
 
@@ -125,7 +117,7 @@ def breakdown(repeat):
     total_full = total_cone = 0
     for layer in net.layers:
         inp = a
-        ms = _median_ms(lambda: layer.forward(inp), repeat)
+        ms = median_ms(lambda: layer.forward(inp), repeat)
         a = layer.forward(inp)
         line = f"   {layer.name:<9}{ms:>9.1f} ms"
         if isinstance(layer, Conv2d):
@@ -169,8 +161,8 @@ def pgd_vgg16(repeat):
     net = models.vgg16(seed=0)
     net.meta["preprocess"] = dict(models.CAFFE_BGR)
     x = np.random.default_rng(0).uniform(-100, 100, (1, 3, 224, 224)).astype(np.float32)
-    one = _median_ms(lambda: loss_gradient(net, x, np.array([1])), repeat)
-    ten = _median_ms(lambda: pgd(net, x, 1, 8 / 255, step=2 / 255, steps=10), max(1, repeat // 2))
+    one = median_ms(lambda: loss_gradient(net, x, np.array([1])), repeat)
+    ten = median_ms(lambda: pgd(net, x, 1, 8 / 255, step=2 / 255, steps=10), max(1, repeat // 2))
     print(f"\n3. VGG16 224 batch 1: forward + input gradient {one:.0f} ms; PGD 10 steps "
           f"{ten:.0f} ms = x{ten / one:.2f}")
     return one, ten

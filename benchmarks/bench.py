@@ -41,7 +41,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT / "minicnn" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))   # run from a clone: use its minicnn
 from minicnn import models  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # timing.py, when loaded by path
+from timing import median_ms  # noqa: E402
 
 TORCH_WORKER = Path(__file__).resolve().parent / "torch_worker.py"
 
@@ -84,13 +86,7 @@ def worker(batch, mode, repeat, dtype="float32"):
         if mode == "grad":
             net.backward({"fc8": onehot}, rule="gradient")
 
-    step()                                   # warm-up: page in weights and buffers
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    print(json.dumps({"ms": 1e3 * statistics.median(times), "rss_mb": _peak_rss_mb()}))
+    print(json.dumps({"ms": median_ms(step, repeat), "rss_mb": _peak_rss_mb()}))
 
 
 def _run(cmd, env):
@@ -137,8 +133,8 @@ def layer_table(batch=1, repeat=3):
             return layer.forward(inp)
         out = fwd()
         dout = np.ones_like(out)
-        f_ms = _median_ms(fwd, repeat)
-        b_ms = _median_ms(lambda: layer.backward(dout), repeat)
+        f_ms = median_ms(fwd, repeat)
+        b_ms = median_ms(lambda: layer.backward(dout), repeat)
         path = " / ".join(conv_paths(layer, x.shape)) if isinstance(layer, Conv2d) else ""
         print(f"{layer.name:<10}{f_ms:>9.1f}{b_ms:>10.1f}  {path}", flush=True)
         rows.append({"layer": layer.name, "forward_ms": f_ms, "backward_ms": b_ms, "path": path})
@@ -153,16 +149,6 @@ def _no_nan(value):
     if isinstance(value, list):
         return [_no_nan(v) for v in value]
     return None if isinstance(value, float) and value != value else value
-
-
-def _median_ms(step, repeat):
-    step()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
 
 
 def parser(prog=None):

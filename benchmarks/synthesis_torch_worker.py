@@ -9,12 +9,12 @@ backward to the input, no weight gradients.
 """
 
 import json
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
+
+from timing import median_ms    # benchmarks/timing.py (this script's folder is on the path)
 
 STYLE = [1, 6, 11, 18, 25]          # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
 CONTENT = 20                        # relu4_2
@@ -67,13 +67,7 @@ def main():
             loss = loss + 1e3 * 0.2 * ((gram(out[i]) - A[i]) ** 2).sum() / (4 * C * C * M * M)
         loss.backward()
 
-    step()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    print(json.dumps({"ms": 1e3 * statistics.median(times)}))
+    print(json.dumps({"ms": median_ms(step, repeat)}))
 
 
 if __name__ == "__main__":

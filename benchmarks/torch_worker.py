@@ -6,12 +6,12 @@ Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS}.
 
 import json
 import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn as nn
+
+from timing import median_ms    # benchmarks/timing.py (this script's folder is on the path)
 
 
 def vgg16():
@@ -45,14 +45,9 @@ def main():
             with torch.no_grad():
                 model(x)
 
-    step()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
+    ms = median_ms(step, repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"ms": 1e3 * statistics.median(times), "rss_mb": rss}))
+    print(json.dumps({"ms": ms, "rss_mb": rss}))
 
 
 if __name__ == "__main__":
