@@ -15,7 +15,8 @@ functions trade some readability for that time:
   through 3x3 layers of 8 channels or more on maps large enough, row shifts
   on large maps, else im2col;
 * ``_in_chunks`` runs a batch through in chunks of images, so that no
-  temporary grows with the batch size N (memory, not time).
+  temporary grows with the batch size N, and shares the chunks out to one
+  thread per core.
 
 ``Conv2d.fast = False`` switches them all off, back to the reference.
 

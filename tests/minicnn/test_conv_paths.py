@@ -94,6 +94,7 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
     from threadpoolctl import threadpool_limits
     from minicnn.layers import conv_fast
     monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)     # several chunks per thread
+    monkeypatch.setattr(conv_fast, "_pools", {})              # no pool from another test
     conv = Conv2d("conv2_1", 16, 24, 3, padding=1, rng=rng)
     conv.winograd, conv.training = winograd, False
     x = rng.standard_normal((37, 16, 20, 20)).astype(np.float32)

@@ -25,8 +25,8 @@ from vis import draw, pictures
 from vis.inputs import parse_target, read_image
 from vis.netinfo import class_names, input_size, last_conv
 from vis.registry import METHODS
-from vis.synthesis import (activation_maximization, class_model, deepdream, invert,
-                           invert_layers, style_transfer, texture)
+from vis.synthesis import (activation_maximization, class_model, deepdream, invert_layers,
+                           style_transfer, texture)
 from vis.synthesis.common import check_layers
 from vis.synthesis.invert import inversion_layers
 from vis.synthesis.maximize import PRESETS as MAXIMIZE_PRESETS
@@ -95,12 +95,12 @@ def _final(result):
     return f"objective {float(np.sum(result.final['objective'])):.4g}{over}{terms}"
 
 
-def _paths(args, stem, *names):
-    """The image and loss-plot paths of each name, refused before any work if taken."""
+def _paths(args, stem, name):
+    """The image and loss-plot paths of one result, refused before any work if taken."""
     out = common.out_dir(args.out)
-    paths = [[out / f"{stem}_{name}.png", out / f"{stem}_{name}_loss.png"] for name in names]
-    common.check_free([p for pair in paths for p in pair], args.force)
-    return paths[0] if len(names) == 1 else paths
+    paths = [out / f"{stem}_{name}.png", out / f"{stem}_{name}_loss.png"]
+    common.check_free(paths, args.force)
+    return paths
 
 
 def _write(args, stem, paths, result, title, labels=None, unit="steps"):
@@ -172,16 +172,11 @@ def _invert(args):
     rec = METHODS["invert"]
     stem, net = _model(args)
     layers = check_layers(net, args.layer or inversion_layers(net))
-    paths = _paths(args, stem, *[f"invert_{layer}" for layer in layers])
+    paths = {layer: _paths(args, stem, f"invert_{layer}") for layer in layers}
     x = preprocess(_inputs_or_photo(args, net), net)
-    if len(layers) == 1:
-        r = invert(net, x, layers[0], steps=args.steps, seed=args.seed, progress=True)
-        results, paths = {layers[0]: r}, [paths]
-    else:
-        results = invert_layers(net, x, layers, steps=args.steps, seed=args.seed,
-                                progress=True)
-    for (layer, r), pair in zip(results.items(), paths):
-        _write(args, stem, pair, r, f"{rec.title} ({rec.paper}) - {stem} {layer}",
+    results = invert_layers(net, x, layers, steps=args.steps, seed=args.seed, progress=True)
+    for layer, r in results.items():
+        _write(args, stem, paths[layer], r, f"{rec.title} ({rec.paper}) - {stem} {layer}",
                unit="evaluations")
 
 
