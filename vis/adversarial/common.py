@@ -72,6 +72,17 @@ def check_positive(value, name, integer=False):
     return v
 
 
+def check_flag(value, name):
+    """A yes/no switch (bool or NumPy bool); ValueError naming ``name`` otherwise.
+
+    ``targeted`` takes True or False: the target classes go in ``label``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}"
+                     + (" (the target classes go in label)" if name == "targeted" else ""))
+
+
 def check_norm(norm):
     """``"inf"`` or ``"2"`` (also accepts ``np.inf``, ``2``, ``"Linf"``, ``"L2"``)."""
     key = str(norm).lower().lstrip("l")

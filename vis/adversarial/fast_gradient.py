@@ -41,7 +41,8 @@ from typing import NamedTuple
 
 from minicnn.backend import asnumpy, get_array_module
 
-from .common import FIELDS_DOC, check_batch, check_epsilon, check_labels, loss_gradient, outcome
+from .common import (FIELDS_DOC, check_batch, check_epsilon, check_flag, check_labels,
+                     loss_gradient, outcome)
 from .pixels import clip, pixel_space
 
 
@@ -88,11 +89,12 @@ def fgsm(net, x, label, epsilon, targeted=False, bounds=(0.0, 1.0)):
 
     Raises:
         ValueError: epsilon < 0 or not finite, a label out of range, a batch
-            that is not (N, C, H, W).
+            that is not (N, C, H, W), ``targeted`` not True/False.
     """
     check_batch(x)
     eps = check_epsilon(epsilon, at_most=1.0)
     y = check_labels(net, label, x.shape[0])
+    targeted = check_flag(targeted, "targeted")
     xp = get_array_module(x)
     space = pixel_space(net, x, bounds)
     loss, s, g = loss_gradient(net, x, y)

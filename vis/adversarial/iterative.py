@@ -56,7 +56,7 @@ import numpy as np
 from minicnn.backend import asnumpy, get_array_module
 from minicnn.losses import log_softmax
 
-from .common import (FIELDS_DOC, check_batch, check_epsilon, check_labels, check_norm,
+from .common import (FIELDS_DOC, check_batch, check_epsilon, check_flag, check_labels, check_norm,
                      check_positive, loss_gradient, outcome, scores)
 from .pixels import clip, pixel_space
 
@@ -156,12 +156,14 @@ def pgd(net, x, label, epsilon, step=None, steps=None, norm="inf", random_start=
 
     Raises:
         ValueError: epsilon or step < 0 or not finite, steps < 1, an unknown
-            norm, a label out of range.
+            norm, a label out of range, a switch not True/False.
     """
     check_batch(x)
     norm = check_norm(norm)
     eps = check_epsilon(epsilon, at_most=1.0 if norm == "inf" else None)
     y = check_labels(net, label, x.shape[0])
+    targeted = check_flag(targeted, "targeted")
+    random_start = check_flag(random_start, "random_start")
     default_count, default_step = default_steps(eps, norm)
     steps = default_count if steps is None else check_positive(steps, "steps", integer=True)
     if step is None:

@@ -133,3 +133,9 @@ def test_a_batch_that_is_not_nchw_floats_is_refused(tiny, batch):
         fgsm(tiny, batch[0][0], 0, 0.01)
     with pytest.raises(ValueError, match="x must be"):
         fgsm(tiny, np.zeros((1, 3, 64, 64), np.uint8), 0, 0.01)
+
+
+@pytest.mark.parametrize("targeted", [np.array([1, 2, 3, 4]), 1, "yes", None])
+def test_targeted_takes_only_true_or_false(tiny, batch, targeted):
+    with pytest.raises(ValueError, match="targeted must be True or False"):
+        fgsm(tiny, batch[0], batch[1], 0.01, targeted=targeted)

@@ -106,7 +106,9 @@ def test_pgd_beats_fgsm_on_tiny_and_raises_the_loss(tiny, batch):
 
 @pytest.mark.parametrize("kwargs, word", [({"norm": "1"}, "norm"), ({"norm": "fro"}, "norm"),
                                           ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
-                                          ({"step": -1}, "step"), ({"epsilon": -1e-3}, "epsilon")])
+                                          ({"step": -1}, "step"), ({"epsilon": -1e-3}, "epsilon"),
+                                          ({"targeted": np.array([1, 2])}, "targeted must be True"),
+                                          ({"random_start": "yes"}, "random_start")])
 def test_bad_arguments_name_themselves(tiny, batch, kwargs, word):
     args = dict(epsilon=0.01)
     args.update(kwargs)
