@@ -60,7 +60,7 @@ def worker(kind, repeat, pixels):
     """One measurement in this process; prints one JSON line."""
     net, x0, rows, cols, values, batch = _candidates(pixels=pixels)
     if kind == "full":
-        ms = median_ms(lambda: net.forward(batch), repeat)
+        ms = median_ms(lambda: net.predict(batch), repeat)
     elif kind == "cone":
         from vis.adversarial.cone import PixelCone
         cone = PixelCone(net, x0)

@@ -82,8 +82,10 @@ def worker(batch, mode, repeat, dtype="float32"):
     onehot[:, 1] = 1
 
     def step():
-        net.forward(x, keep=())           # scores only, as saliency and the attacks ask
-        if mode == "grad":
+        if mode == "forward":             # scores only (torch: no_grad)
+            net.predict(x)
+        else:                             # what saliency and the attacks ask
+            net.forward(x, keep=())
             net.backward({"fc8": onehot}, rule="gradient")
 
     print(json.dumps({"ms": median_ms(step, repeat), "rss_mb": _peak_rss_mb()}))

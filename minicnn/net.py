@@ -30,7 +30,9 @@ import numpy as np
 from .backend import get_array_module, to_device
 from .errors import did_you_mean
 from .layers.base import check_rule
+from .inference import depth_first
 from .receptive_field import ReceptiveField, receptive_field
+from .summary import summary_table
 
 __all__ = ["Net", "ReceptiveField"]
 
@@ -103,22 +105,11 @@ class Net:
                 image is refused, not cast), or holds NaN/inf.
             KeyError: an unknown layer in ``until`` or ``keep``.
         """
-        stop = self.index(until) if until is not None else len(self.layers) - 1
-        if getattr(x, "ndim", None) != 4:
-            raise ValueError(f"{self.layers[0].name}: expected input (N, C, H, W), "
-                             f"got shape {getattr(x, 'shape', type(x).__name__)}")
-        if x.dtype.kind != "f":
-            raise ValueError(f"x has dtype {x.dtype}; the network computes in "
-                             "float32/float64: convert it (x.astype(np.float32))")
+        stop = self._check_input(x, until, check_finite)
         if keep is not None:
             keep = {keep} if isinstance(keep, str) else set(keep)
             for name in keep - set(self.layer_names):
                 raise _unknown("layer in keep", name, self.layer_names)
-        if check_finite:
-            xp = get_array_module(x)
-            if not bool(xp.isfinite(x).all()):
-                raise ValueError("input contains NaN or inf "
-                                 "(pass check_finite=False to allow it)")
         self.outputs, self.shapes = {}, {}
         self._ran = []
         for layer in self.layers[:stop + 1]:
@@ -131,6 +122,30 @@ class Net:
             self._ran.append(layer.name)
         self.outputs[self._ran[-1]] = x
         return x
+
+    def predict(self, x, until=None, check_finite=True):
+        """``forward(x, until)``'s output with nothing kept (PyTorch's ``no_grad``).
+
+        The batch goes through the whole net a chunk of images at a time, on
+        every core (``minicnn/inference.py``); ReLU and max-pooling skip their
+        masks and switches. For scores only (one-pixel candidates, occlusion
+        windows): ``self.outputs`` stays as it was and no ``backward`` can
+        follow. Arguments, result and errors as ``forward``."""
+        stop = self._check_input(x, until, check_finite)
+        return depth_first(self.layers[:stop + 1], x)
+
+    def _check_input(self, x, until, check_finite):
+        """The index of ``until`` (the last layer by default), after checking ``x``."""
+        stop = self.index(until) if until is not None else len(self.layers) - 1
+        if getattr(x, "ndim", None) != 4:
+            raise ValueError(f"{self.layers[0].name}: expected input (N, C, H, W), "
+                             f"got shape {getattr(x, 'shape', type(x).__name__)}")
+        if x.dtype.kind != "f":
+            raise ValueError(f"x has dtype {x.dtype}; the network computes in "
+                             "float32/float64: convert it (x.astype(np.float32))")
+        if check_finite and not bool(get_array_module(x).isfinite(x).all()):
+            raise ValueError("input contains NaN or inf (pass check_finite=False to allow it)")
+        return stop
 
     def backward(self, grads, rule="gradient", until=None, param_grads=False):
         """Backpropagate injected gradients under a rule.
@@ -255,23 +270,8 @@ class Net:
         return sum(int(np.prod(v.shape)) for v in self.state_dict().values())
 
     def summary(self, input_shape=None):
-        """A table like Keras' ``model.summary()``: name, type, output shape, params."""
-        shapes = self.output_shapes(input_shape)
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer in self.layers:
-            n = sum(int(np.prod(v.shape)) for v in layer.params.values())
-            rows.append((f"{layer.name} ({type(layer).__name__})",
-                         str((None,) + tuple(shapes[layer.name])), f"{n:,}"))
-        w0 = max(len(r[0]) for r in rows) + 2
-        w1 = max(len(r[1]) for r in rows) + 2
-        line = "=" * (w0 + w1 + 12)
-        out = [f"Model: {self.meta.get('arch', 'net')}", line,
-               f"{rows[0][0]:<{w0}}{rows[0][1]:<{w1}}{rows[0][2]:>10}", line]
-        out += [f"{a:<{w0}}{b:<{w1}}{c:>10}" for a, b, c in rows[1:]]
-        out += [line, f"Total params: {self.num_params():,}",
-                f"Input: N x {' x '.join(map(str, self.input_shape()))} (N images of "
-                "C x H x W; None in the shapes above is N)"]
-        return "\n".join(out)
+        """A table like Keras' ``model.summary()`` (``summary.py``)."""
+        return summary_table(self, input_shape)
 
     def receptive_field(self, name):
         """Receptive field of the units of layer ``name`` in input pixels.

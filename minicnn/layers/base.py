@@ -6,6 +6,9 @@ A layer is a small class with two methods:
   attributes (``self.x``, ``self.switches`` …), each declared as None in
   ``__init__``, so a ``backward`` before any ``forward`` finds None and says
   so in one clear error;
+* ``infer(x, overwrite=False)`` computes the same output and keeps nothing
+  (``Net.predict``, as PyTorch's ``no_grad``); ReLU and max-pooling skip
+  their mask and switches there, and ReLU may write over ``x``;
 * ``backward(dout, rule="gradient", param_grads=False)`` returns ``dx``, the
   gradient of the objective with respect to the layer's input, and fills
   ``self.grads`` only when ``param_grads`` is true (visualization never needs
@@ -15,6 +18,8 @@ A layer is a small class with two methods:
 behaves differently under the three rules; every other layer accepts ``rule``
 and ignores it, and says so in one line of its ``backward`` docstring.
 """
+
+import copy
 
 RULES = ("gradient", "deconvnet", "guided")
 
@@ -47,6 +52,16 @@ class Layer:
     def output_shape(self, in_shape):
         """Shape of one sample's output, e.g. ``(C, H, W) -> (F, H', W')``."""
         return tuple(in_shape)
+
+    def infer(self, x, overwrite=False):
+        """The output of ``forward(x)``, with nothing kept for a backward pass.
+
+        Here: ``forward`` on a shallow copy of the layer (same parameters), so
+        this layer's caches are untouched and two threads may run it at once.
+        ``overwrite``: ``x`` is a temporary nobody else holds, which the
+        layer may reuse for its output (ReLU does).
+        """
+        return copy.copy(self).forward(x)
 
     def drop_weight_cache(self):
         """Free what forward kept only for weight gradients (none here).

@@ -38,7 +38,8 @@ import numpy as np
 
 from ..backend import get_array_module
 from .base import Layer
-from .conv_fast import _in_chunks, conv_paths, stride1_conv, temporary_bytes, transposed_kernels
+from .conv_fast import (_in_chunks, conv_paths, covers, stride1_conv, temporary_bytes,
+                        transposed_kernels)
 from .winograd import check_winograd
 
 
@@ -237,6 +238,8 @@ class Conv2d(Layer):
                                    "Net.forward(keep=...) dropped: run forward without keep")
             self._weight_grads(dout)
         path, grad = conv_paths(self, self.x_shape)[1], self._input_grad
+        if path.endswith("winograd") and self.winograd is None and not covers(dout):
+            path = conv_paths(self, self.x_shape, covering=False)[1]
         if path != "col2im":      # "transposed conv, <routine>": a stride-1 conv of dout
             W_t, pad_t = transposed_kernels(self.params["W"], self.padding)
             grad = stride1_conv(path.split(", ")[1], W_t, pad_t, conv2d_im2col)

@@ -29,10 +29,8 @@ Example:
     True
 """
 
-import os
-import threading
-
 from ..backend import get_array_module
+from ..parallel import run_all, threads
 from .winograd import winograd_conv3x3, winograd_filter_transform
 
 
@@ -94,9 +92,10 @@ def stride1_conv(path, W, pad, im2col_conv):
 #: Below, the transforms cost more than they save: the filter transform U, recomputed at
 #: every call (4.2 ms for 512x512 filters), outweighs VGG16's 14x14 layers at batch 1.
 #: U is not cached: it would hold 4x the weights (230 MB more for VGG16).
-#: Float64 (the oracle precision) never takes it unasked, nor does an input gradient
-#: (``conv_paths``): im2col's results are the same bit for bit whatever the batch, and
-#: exactly 0 outside a unit's receptive field; Winograd's transforms leave rounding there.
+#: Float64 (the oracle precision) never takes it unasked. An input gradient takes it only
+#: when its output gradient is nonzero at every pixel of every image (``conv_paths``):
+#: im2col's dx is exactly 0 outside a unit's receptive field, where Winograd's transforms
+#: leave rounding (~1e-5 in float32), but a gradient that covers the map has no outside.
 WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_TILES = 8, 40
 
 
@@ -118,8 +117,11 @@ def stride1_path(x_shape, W_shape, winograd=None, itemsize=4):
     return "row shifts" if H * W >= 200 * 200 else "im2col"
 
 
-def conv_paths(conv, x_shape):
+def conv_paths(conv, x_shape, covering=True):
     """The routines a ``Conv2d`` takes for an input of ``x_shape`` (N, C, H, W).
+
+    ``covering``: the output gradient is nonzero at every pixel of every image
+    (:func:`covers`), so the input gradient may take Winograd.
 
     Returns:
         (forward, input gradient): forward is "im2col" or a :func:`stride1_path`;
@@ -133,13 +135,20 @@ def conv_paths(conv, x_shape):
         return "im2col", "col2im"
     size = conv.params["W"].itemsize
     forward = stride1_path(x_shape, (F, C, KH, KW), conv.winograd, size)
-    # dx takes Winograd only when forced: its rounding would leave ~1e-5 (float32) where
-    # a unit's projection is exactly 0, outside its receptive field.
-    path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW), conv.winograd or False, size)
+    # dx takes Winograd unforced only for a covering gradient: its rounding would leave
+    # ~1e-5 (float32) where a unit's projection is exactly 0, outside its receptive field.
+    path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW),
+                        conv.winograd if covering else conv.winograd or False, size)
     # The transposed conv copies F*KH*KW rows, col2im C*KH*KW: the smaller, unless Winograd.
     if ph < KH and pw < KW and (path == "winograd" or F <= C):
         return forward, "transposed conv, " + path
     return forward, "col2im"
+
+
+def covers(dout):
+    """Whether ``dout`` (N, F, H, W) is nonzero at every pixel of every image, in some
+    channel: then so is the input gradient, and there is no "outside" to keep at 0."""
+    return bool((dout != 0).any(axis=1).all())
 
 
 def temporary_bytes(conv, x_shape):
@@ -207,9 +216,8 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
     thread at a time in conv1, two per chunk in conv5), at the cost of one
     copy of out.
 
-    On the CPU the chunks run on as many threads as BLAS may use
-    (:func:`threads`), each with a one-thread BLAS: NumPy lets go of the GIL
-    inside its loops and matrix products, so the transforms and copies, which
+    On the CPU the chunks run on as many threads as BLAS may use, each with a
+    one-thread BLAS (``minicnn/parallel.py``): the transforms and copies, which
     one BLAS call cannot share out, run on every core too (``tiny`` at batch
     400, conv1_2: 120 ms on one thread, 72 ms on two; 130 ms with a two-thread
     BLAS). The chunks depend on ``per_image`` only, never on the threads, so
@@ -227,59 +235,5 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
         out[a:a + n] = f(x[a:a + n])
 
     starts = range(0, N, n)
-    workers = min(threads(), len(starts)) if xp.__name__ == "numpy" else 1
-    if workers == 1:
-        for a in starts:
-            chunk(a)
-        return out
-    # One BLAS thread per worker. (A two-thread BLAS call leaves its helper thread
-    # spinning for a while after it returns: it would take a core from the workers.)
-    with _parallel, _one_blas_thread():             # one section at a time: the BLAS limit
-        jobs = [_pool(workers).submit(chunk, a) for a in starts]    # is process-wide
-        try:
-            for job in jobs:
-                job.result()                        # a chunk's error is raised here
-        except BaseException:                       # Ctrl-C too: the queued chunks go
-            for job in jobs:
-                job.cancel()
-            raise
+    run_all(chunk, starts, min(threads(), len(starts)) if xp.__name__ == "numpy" else 1)
     return out
-
-
-def threads():
-    """Threads for a batch's chunks: the BLAS threads in effect (``OPENBLAS_NUM_THREADS``,
-    ``threadpoolctl.threadpool_limits``), so one knob sets both."""
-    return max([1] + [lib.num_threads for lib in _blas().lib_controllers])
-
-
-_controller, _pools, _parallel = None, {}, threading.Lock()
-
-
-def _after_fork():
-    """A forked child has none of the parent's threads: new pools, a free lock."""
-    global _parallel
-    _pools.clear()
-    _parallel = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
-
-
-def _blas():
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-        _controller = ThreadpoolController()
-    return _controller
-
-
-def _one_blas_thread():
-    return _blas().limit(limits=1)
-
-
-def _pool(workers):
-    from concurrent.futures import ThreadPoolExecutor
-    if workers not in _pools:
-        _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="minicnn-chunk")
-    return _pools[workers]

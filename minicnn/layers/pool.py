@@ -98,8 +98,29 @@ class MaxPool2d(Layer):
     def forward(self, x):
         """x: (N, C, H, W) -> out: (N, C, H', W'); switches: (N, C, H', W') ints."""
         xp = get_array_module(x)
-        C, Ho, Wo = self.output_shape(x.shape[1:])
-        N = x.shape[0]
+        out, slices = self._max(x)
+        (KH, KW) = self.kernel_size
+        # BEGIN SOLUTION maxpool-switches
+        # Switches: the first position k (in kh, kw order) that holds the max.
+        # "Not the max" flags n_k fold into that index without a branch:
+        # k* = n_0 * (1 + n_1 * (1 + n_2 * (1 + ...))), counting leading misses.
+        dtype = np.uint8 if KH * KW < 256 else np.int32
+        self.switches = xp.zeros(out.shape, dtype=dtype)
+        for k in range(len(slices) - 2, -1, -1):
+            self.switches = (slices[k] != out).astype(dtype) * (1 + self.switches)
+        # END SOLUTION maxpool-switches
+        ph, pw = self.padding
+        self.x_shape = x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)   # padded
+        return out
+
+    def infer(self, x, overwrite=False):
+        """The pooled output only, without switches (``Net.predict``)."""
+        return self._max(x)[0]
+
+    def _max(self, x):
+        """(out, slices): the max over the KH*KW window positions, and those strided views."""
+        xp = get_array_module(x)
+        _, Ho, Wo = self.output_shape(x.shape[1:])
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         if ph or pw:
             x = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
@@ -110,17 +131,7 @@ class MaxPool2d(Layer):
         out = slices[0]
         for s in slices[1:]:
             out = xp.maximum(out, s)
-        # BEGIN SOLUTION maxpool-switches
-        # Switches: the first position k (in kh, kw order) that holds the max.
-        # "Not the max" flags n_k fold into that index without a branch:
-        # k* = n_0 * (1 + n_1 * (1 + n_2 * (1 + ...))), counting leading misses.
-        dtype = np.uint8 if KH * KW < 256 else np.int32
-        self.switches = xp.zeros(out.shape, dtype=dtype)
-        for k in range(len(slices) - 2, -1, -1):
-            self.switches = (slices[k] != out).astype(dtype) * (1 + self.switches)
-        # END SOLUTION maxpool-switches
-        self.x_shape = (N, C) + tuple(x.shape[2:])   # padded shape
-        return out
+        return out, slices
 
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: (N, C, H', W') -> dx: (N, C, H, W). ``rule`` does not change max-pool."""

@@ -57,6 +57,11 @@ class ReLU(Layer):
         self.active = x > 0
         return xp.maximum(x, 0)
 
+    def infer(self, x, overwrite=False):
+        """``max(x, 0)`` without the mask; in place over ``x`` when ``overwrite``."""
+        xp = get_array_module(x)
+        return xp.maximum(x, 0, out=x) if overwrite else xp.maximum(x, 0)
+
     def backward(self, dout, rule="gradient", param_grads=False):
         """dout: same shape as y -> dx. The three rules, side by side."""
         check_rule(rule)

@@ -18,21 +18,22 @@ def _pair_of_convs(C, F, k, stride, pad, rng):
 
 
 @pytest.mark.parametrize("C,F,k,stride,pad,winograd,expected", [
-    # float32 paths; dx takes Winograd only when forced (exact zeros outside a field)
-    (16, 32, 3, 1, 1, None, ("winograd", "col2im")),               # F > C: col2im copies less
-    (32, 16, 3, 1, 0, None, ("winograd", "transposed conv, im2col")),
-    (16, 32, 3, 1, 1, False, ("im2col", "col2im")),
-    (3, 16, 3, 1, 1, None, ("im2col", "col2im")),                   # too few channels
-    (3, 16, 3, 1, 1, True, ("winograd", "transposed conv, winograd")),
-    (16, 16, 5, 1, 2, None, ("im2col", "transposed conv, im2col")),
-    (16, 16, 3, 2, 1, None, ("im2col", "col2im")),
+    # float32 paths: (forward, dx of a covering gradient, dx of one that is not)
+    (16, 32, 3, 1, 1, None, ("winograd", "transposed conv, winograd", "col2im")),
+    (32, 16, 3, 1, 0, None, ("winograd", "transposed conv, winograd", "transposed conv, im2col")),
+    (16, 32, 3, 1, 1, False, ("im2col", "col2im", "col2im")),
+    (3, 16, 3, 1, 1, None, ("im2col", "col2im", "col2im")),                  # too few channels
+    (3, 16, 3, 1, 1, True, ("winograd", "transposed conv, winograd", "transposed conv, winograd")),
+    (16, 16, 5, 1, 2, None, ("im2col", "transposed conv, im2col", "transposed conv, im2col")),
+    (16, 16, 3, 2, 1, None, ("im2col", "col2im", "col2im")),
 ])
 def test_paths_and_numbers_equal_the_reference(rng, C, F, k, stride, pad, winograd, expected):
     conv, ref = _pair_of_convs(C, F, k, stride, pad, rng)
     x = rng.standard_normal((3, C, 15, 18))          # at least 3 x 3 x 4 = 36 tiles, both ways
     single = Conv2d("c", C, F, k, stride=stride, padding=pad)           # float32
     single.winograd = winograd
-    assert conv_paths(single, x.shape) == expected
+    assert conv_paths(single, x.shape) == expected[:2]
+    assert conv_paths(single, x.shape, covering=False) == (expected[0], expected[2])
     # float64 takes Winograd only when forced: force what float32 takes, check the numbers
     conv.winograd = True if expected[0] == "winograd" else winograd
     assert conv_paths(conv, x.shape)[0] == expected[0]
@@ -42,11 +43,42 @@ def test_paths_and_numbers_equal_the_reference(rng, C, F, k, stride, pad, winogr
     assert np.abs(conv.backward(dout) - ref.backward(dout)).max() < 1e-10
 
 
-def test_float64_and_input_gradients_take_winograd_only_when_forced(rng):
+def test_float64_takes_winograd_only_when_forced(rng):
     conv = Conv2d("c", 16, 16, 3, padding=1, dtype=np.float64)
     assert conv_paths(conv, (2, 16, 32, 32)) == ("im2col", "transposed conv, im2col")
     conv.winograd = True
     assert conv_paths(conv, (2, 16, 32, 32)) == ("winograd", "transposed conv, winograd")
+
+
+def test_input_gradient_is_exactly_zero_outside_a_units_field_and_winograd_elsewhere(
+        rng, monkeypatch):
+    """A unit's projection keeps im2col (exact zeros outside its 3x3 field); a gradient
+    that covers every pixel takes Winograd, within float32 rounding of float64."""
+    from minicnn.layers import conv_fast
+    calls = []
+    real = conv_fast.winograd_conv3x3
+    monkeypatch.setattr(conv_fast, "winograd_conv3x3",
+                        lambda *a, **k: calls.append(a[0].shape) or real(*a, **k))
+    conv = Conv2d("conv3_1", 16, 16, 3, padding=1, rng=rng)             # float32
+    x = rng.standard_normal((2, 16, 32, 32)).astype(np.float32)
+    out = conv.forward(x)
+    calls.clear()
+    unit = np.zeros_like(out)
+    unit[1, 3, 10, 20] = 1.0
+    dx = conv.backward(unit)
+    assert calls == []                                                  # im2col
+    outside = np.ones(dx.shape, bool)
+    outside[1, :, 9:12, 19:22] = False
+    assert np.count_nonzero(dx[outside]) == 0 and np.count_nonzero(dx[~outside]) > 0
+    dense = rng.standard_normal(out.shape).astype(np.float32)
+    dx = conv.backward(dense)
+    assert len(calls) == 1                                              # Winograd
+    ref = Conv2d("ref", 16, 16, 3, padding=1, dtype=np.float64)
+    ref.params = {k: v.astype(np.float64) for k, v in conv.params.items()}
+    ref.fast = False
+    ref.forward(x.astype(np.float64))
+    want = ref.backward(dense.astype(np.float64))
+    assert np.abs(dx - want).max() < 1e-5 * np.abs(want).max()
 
 
 def test_winograd_threshold_is_the_documented_one(rng):
@@ -92,9 +124,10 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
     """A batch split over threads (conv_fast._in_chunks) computes each image as one
     thread would: forward and input gradient equal bit for bit, float32."""
     from threadpoolctl import threadpool_limits
+    from minicnn import parallel
     from minicnn.layers import conv_fast
     monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)     # several chunks per thread
-    monkeypatch.setattr(conv_fast, "_pools", {})              # no pool from another test
+    monkeypatch.setattr(parallel, "_pools", {})               # no pool from another test
     conv = Conv2d("conv2_1", 16, 24, 3, padding=1, rng=rng)
     conv.winograd, conv.training = winograd, False
     x = rng.standard_normal((37, 16, 20, 20)).astype(np.float32)
@@ -102,10 +135,10 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
     runs = {}
     for n in (1, 2):
         with threadpool_limits(n):
-            assert conv_fast.threads() == n
+            assert parallel.threads() == n
             out = conv.forward(x)
             runs[n] = out, conv.backward(dout)
-    assert 2 in conv_fast._pools                             # the two-thread path ran
+    assert 2 in parallel._pools                              # the two-thread path ran
     for one, two in zip(runs[1], runs[2]):
         assert one.dtype == np.float32 and np.array_equal(one, two)
     one_by_one = np.concatenate([conv.forward(x[i:i + 1]) for i in range(len(x))])
@@ -114,6 +147,7 @@ def test_chunks_on_two_threads_give_the_one_thread_numbers(rng, monkeypatch, win
 
 def test_a_failing_chunk_raises_and_leaves_blas_as_it_was(rng, monkeypatch):
     from threadpoolctl import threadpool_limits
+    from minicnn import parallel
     from minicnn.layers import conv as conv_module, conv_fast
     monkeypatch.setattr(conv_fast, "CHUNK_BYTES", 2**20)               # 19 chunks of 2
     monkeypatch.setattr(conv_module, "stride1_conv", lambda *args: lambda x: 1 / 0)
@@ -122,4 +156,4 @@ def test_a_failing_chunk_raises_and_leaves_blas_as_it_was(rng, monkeypatch):
     with threadpool_limits(2):
         with pytest.raises(ZeroDivisionError):
             conv.forward(rng.standard_normal((37, 16, 20, 20)).astype(np.float32))
-        assert conv_fast.threads() == 2
+        assert parallel.threads() == 2

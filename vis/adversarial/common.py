@@ -124,8 +124,14 @@ def check_batch(x):
 
 
 def scores(net, x):
-    """Class scores (N, K) — the score layer's output, before any trailing Softmax."""
+    """Class scores (N, K) — the score layer's output, before any trailing Softmax —
+    by a forward pass that a backward pass may follow."""
     return net.forward(x, until=score_layer(net), keep=())
+
+
+def predicted_scores(net, x):
+    """The same scores by ``Net.predict``, for evaluation only: no backward may follow."""
+    return net.predict(x, until=score_layer(net))
 
 
 def softmax(s):
@@ -179,7 +185,7 @@ def outcome(net, x0, x_adv, clean_pred, true_label=None, target=None, forward=0,
         for a targeted attack, ``pred != true_label`` otherwise.
     """
     if s_adv is None:
-        s_adv = scores(net, x_adv)
+        s_adv = predicted_scores(net, x_adv)
         forward = forward + 1
     p = asnumpy(softmax(s_adv))
     pred = p.argmax(axis=1)

@@ -69,7 +69,7 @@ from minicnn.losses import log_softmax
 from minicnn.progress import Progress
 
 from .common import (FIELDS_DOC, check_batch, check_labels, check_positive, outcome,
-                     scores)
+                     predicted_scores, scores)
 from .cone import PixelCone
 from .pixels import pixel_space, to_input
 
@@ -173,7 +173,7 @@ def _attack_one(net, x0, y, t, pixels, popsize, maxiter, seed, use_cone, batch_s
                               space, net)
             s = cone.scores(rows, cols, values.reshape(S, pixels, -1))
         else:
-            s = xp.concatenate([scores(net, apply_pixels(net, x0, rows[i:i + batch_size],
+            s = xp.concatenate([predicted_scores(net, apply_pixels(net, x0, rows[i:i + batch_size],
                                                          cols[i:i + batch_size],
                                                          rgb[i:i + batch_size], space))
                                 for i in range(0, S, batch_size)])

@@ -47,7 +47,8 @@ from minicnn.optim import Adam
 from minicnn.progress import Progress
 
 from ..netinfo import score_layer
-from .common import check_batch, check_epsilon, check_labels, check_positive, scores, softmax
+from .common import (check_batch, check_epsilon, check_labels, check_positive,
+                     predicted_scores, scores, softmax)
 from .pixels import image_gradient, pixel_space, to_image, to_input
 
 #: The authors' notebook: scale range, rotation (degrees), batch.
@@ -258,8 +259,8 @@ def patch_success(net, x, patch, target, scales, labels=None, max_rotation=MAX_R
         _check_scale(float(s))
         place = random_placement(np.random.default_rng(seed), N, H, W, float(s), max_rotation)
         pasted = apply_patch(images, patch, place)[0]
-        pred = np.concatenate([asnumpy(scores(net, to_input(pasted[i:i + batch_size], space,
-                                                             net))).argmax(axis=1)
+        pred = np.concatenate([asnumpy(predicted_scores(net, to_input(
+                                   pasted[i:i + batch_size], space, net))).argmax(axis=1)
                                for i in range(0, N, batch_size)])
         out.append(float((pred[keep] == t).mean()) if keep.any() else float("nan"))
     R = patch.shape[-1]

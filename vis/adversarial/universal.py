@@ -49,7 +49,7 @@ import numpy as np
 from minicnn.backend import asnumpy, get_array_module
 from minicnn.progress import Progress
 
-from .common import check_batch, check_epsilon, check_norm, check_positive, scores
+from .common import check_batch, check_epsilon, check_norm, check_positive, predicted_scores
 from .boundary import deepfool
 from .iterative import project
 from .pixels import clip, pixel_space, to_image, to_rgb
@@ -101,7 +101,7 @@ def fooling_rate(net, x, v, clean_pred=None, batch_size=256):
         (rate, clean_pred (N,), pred (N,)).
     """
     def predict(a):
-        return np.concatenate([asnumpy(scores(net, a[i:i + batch_size])).argmax(axis=1)
+        return np.concatenate([asnumpy(predicted_scores(net, a[i:i + batch_size])).argmax(axis=1)
                                for i in range(0, a.shape[0], batch_size)])
     clean = predict(x) if clean_pred is None else np.asarray(clean_pred)
     pred = predict(apply_perturbation(net, x, v))
@@ -145,7 +145,7 @@ def universal_perturbation(net, x, xi, norm="inf", delta=DELTA, max_passes=5, x_
     N = x.shape[0]
     rng = np.random.default_rng(seed)
     v = xp.zeros((1,) + tuple(x.shape[1:]), dtype=x.dtype)   # pixel units, net order
-    clean = np.concatenate([asnumpy(scores(net, x[i:i + 256])).argmax(axis=1)
+    clean = np.concatenate([asnumpy(predicted_scores(net, x[i:i + 256])).argmax(axis=1)
                             for i in range(0, N, 256)])
     rate, pred = 0.0, clean
     forward, backward, history, passes = N, 0, [rate], 0
@@ -154,7 +154,7 @@ def universal_perturbation(net, x, xi, norm="inf", delta=DELTA, max_passes=5, x_
         for i in rng.permutation(N):
             xv = clip(x[i:i + 1] + v * space.k, space).astype(x.dtype)
             forward += 1
-            if asnumpy(scores(net, xv)).argmax() != clean[i]:
+            if asnumpy(predicted_scores(net, xv)).argmax() != clean[i]:
                 continue
             df = deepfool(net, xv, num_classes, overshoot, max_iter_df)
             forward += int(df.forward[0]) - 1                 # its clean forward repeats ours

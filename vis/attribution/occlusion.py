@@ -151,8 +151,8 @@ def _reader(net, x, target):
     """
     if not is_unit(target):
         name = score_layer(net)
-        scores = asnumpy(net.forward(x, until=name))
-        return (lambda xb, s: asnumpy(net.forward(xb, until=name))), \
+        scores = asnumpy(net.predict(x, until=name))
+        return (lambda xb, s: asnumpy(net.predict(xb, until=name))), \
             class_indices(scores, resolve(net, target)), scores
     grads, used = injection(net, x, target)
     layer = used[0][0]
@@ -161,7 +161,7 @@ def _reader(net, x, target):
     def unit(a, s):                     # the unit of sample s in a batch of outputs
         return a[(slice(None), used[s][1]) + tuple(used[s][2:])]
     base = np.array([float(asnumpy(unit(out[s:s + 1], s))[0]) for s in range(len(used))])
-    return (lambda xb, s: asnumpy(unit(net.forward(xb, until=layer), s))), used, base
+    return (lambda xb, s: asnumpy(unit(net.predict(xb, until=layer), s))), used, base
 
 
 def _per_pixel(grid, ys, xs, window, H, W):
