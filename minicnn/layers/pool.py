@@ -104,10 +104,11 @@ class MaxPool2d(Layer):
         # Switches: the first position k (in kh, kw order) that holds the max.
         # "Not the max" flags n_k fold into that index without a branch:
         # k* = n_0 * (1 + n_1 * (1 + n_2 * (1 + ...))), counting leading misses.
-        dtype = np.uint8 if KH * KW < 256 else np.int32
-        self.switches = xp.zeros(out.shape, dtype=dtype)
+        switches = xp.zeros(out.shape, dtype=np.uint8 if KH * KW < 256 else np.int32)
         for k in range(len(slices) - 2, -1, -1):
-            self.switches = (slices[k] != out).astype(dtype) * (1 + self.switches)
+            switches += 1
+            switches *= slices[k] != out                 # n_k * (1 + ...), in place
+        self.switches = switches
         # END SOLUTION maxpool-switches
         ph, pw = self.padding
         self.x_shape = x.shape[:2] + (x.shape[2] + 2 * ph, x.shape[3] + 2 * pw)   # padded
@@ -128,9 +129,9 @@ class MaxPool2d(Layer):
         # = xpad[n, c, i*s_h + kh, j*s_w + kw]. The max over KH*KW slices is the pool.
         slices = [x[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw]
                   for kh in range(KH) for kw in range(KW)]
-        out = slices[0]
-        for s in slices[1:]:
-            out = xp.maximum(out, s)
+        out = slices[0] if len(slices) == 1 else xp.maximum(slices[0], slices[1])
+        for s in slices[2:]:
+            xp.maximum(out, s, out=out)
         return out, slices
 
     def backward(self, dout, rule="gradient", param_grads=False):
@@ -142,10 +143,15 @@ class MaxPool2d(Layer):
         (KH, KW), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         N, C, Ho, Wo = dout.shape
         dxpad = xp.zeros(self.x_shape, dtype=dout.dtype)
-        for kh in range(KH):            # one strided add per window position
+        apart = KH <= sh and KW <= sw   # windows do not overlap: each pixel gets one value
+        for kh in range(KH):            # one strided write (add, if overlapping) per position
             for kw in range(KW):
                 won = self.switches == kh * KW + kw
-                dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw] += dout * won
+                pixels = dxpad[:, :, kh:kh + sh * Ho:sh, kw:kw + sw * Wo:sw]
+                if apart:
+                    xp.multiply(dout, won, out=pixels)
+                else:
+                    pixels += dout * won
         H, W = self.x_shape[2] - 2 * ph, self.x_shape[3] - 2 * pw
         return dxpad[:, :, ph:ph + H, pw:pw + W]
         # END SOLUTION maxpool-switches

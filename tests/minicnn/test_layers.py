@@ -252,11 +252,13 @@ def test_row_shift_convolution_equals_the_definition(pad, rng):
 
 
 def test_large_maps_take_the_row_shift_path_and_agree(rng):
-    """Maps >= 200x200 (VGG's conv1_2): forward and dx agree with the reference."""
-    conv = f64(Conv2d("conv", 4, 4, 3, padding=1, rng=rng))
-    x = rng.standard_normal((1, 4, 200, 203))
+    """Maps >= 200x200 of 32 channels or more (VGG's conv1_2): forward and dx agree with
+    the reference; fewer channels (VGG's conv1_1) or smaller maps take im2col."""
+    conv = f64(Conv2d("conv", 32, 4, 3, padding=1, rng=rng))
+    x = rng.standard_normal((1, 32, 200, 203))
     assert conv_paths(conv, x.shape)[0] == "row shifts"
-    assert conv_paths(conv, (1, 4, 199, 200))[0] == "im2col"
+    assert conv_paths(conv, (1, 32, 199, 200))[0] == "im2col"
+    assert conv_paths(f64(Conv2d("conv", 31, 4, 3, padding=1)), (1, 31, 200, 203))[0] == "im2col"
     out = conv.forward(x)
     dout = rng.standard_normal(out.shape)
     dx = conv.backward(dout)

@@ -169,7 +169,7 @@ def codes(net, source, layer, cache=None, batch_size=128, progress=True):
     bar = Progress(-(-N // batch_size), f"codes {name}", enabled=progress)
     try:
         for start, x, lab in batches(source, net, batch_size, bar):
-            y = asnumpy(net.forward(x, until=name))
+            y = asnumpy(net.predict(x, until=name))
             out[start:start + len(y)] = y.reshape(len(y), D)
             if labels is not None:
                 labels[start:start + len(y)] = lab

@@ -117,7 +117,7 @@ def box_energy(maps, box):
 
 
 def _predict(net, images01, batch_size):
-    return np.concatenate([asnumpy(net.forward(preprocess(images01[a:a + batch_size], net.meta)))
+    return np.concatenate([asnumpy(net.predict(preprocess(images01[a:a + batch_size], net.meta)))
                            .argmax(axis=1) for a in range(0, len(images01), batch_size)])
 
 

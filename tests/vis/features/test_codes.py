@@ -43,6 +43,7 @@ def test_cache_is_reused_then_rebuilt_when_stale(net, tmp_path, monkeypatch):
     def no_forward(*args, **kwargs):
         raise AssertionError("the cache should have been reused")
     monkeypatch.setattr(net, "forward", no_forward)
+    monkeypatch.setattr(net, "predict", no_forward)
     second = codes(net, src, "gap", cache=path, progress=False)
     assert second.reused
     np.testing.assert_array_equal(second.codes, first.codes)
