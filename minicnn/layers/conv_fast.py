@@ -140,8 +140,10 @@ def conv_paths(conv, x_shape, covering=True):
     # ~1e-5 (float32) where a unit's projection is exactly 0, outside its receptive field.
     path = stride1_path((x_shape[0], F, Ho, Wo), (C, F, KH, KW),
                         conv.winograd if covering else conv.winograd or False, size)
-    # The transposed conv copies F*KH*KW rows, col2im C*KH*KW: the smaller, unless Winograd.
-    if ph < KH and pw < KW and (path == "winograd" or F <= C):
+    # The transposed conv copies F*KH*KW rows, col2im C*KH*KW: the smaller, unless Winograd;
+    # but it also flips the F*C kernels, which costs more than col2im's additions when they
+    # outnumber the map's pixels (VGG16's conv5, 512 > 14*14: 6.6 ms by col2im, not 8.3).
+    if ph < KH and pw < KW and (path == "winograd" or F <= C and C <= Ho * Wo):
         return forward, "transposed conv, " + path
     return forward, "col2im"
 
