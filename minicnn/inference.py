@@ -15,8 +15,8 @@ layer before the next chunk starts (the "fused layer" order of Alwani et al.
 * the chunks go to one thread per core (``minicnn/parallel.py``), each
   running the whole net with a one-thread BLAS.
 
-``tiny`` on 400 images, 2 cores: 380 ms by ``forward(x, keep=())``, 230 ms here
-(PyTorch 2.13: 334 ms; ``minicnn bench --rows tiny``).
+``tiny`` on 400 images, 2 cores: 380 ms by ``forward(x, keep=())``, 224 ms here
+(PyTorch 2.13: 308 ms; ``minicnn bench --rows tiny``).
 
 The chunks depend on the input's shape only, never on the threads: the same
 numbers bit for bit on one thread or two. They may differ from ``forward``'s
