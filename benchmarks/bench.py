@@ -153,9 +153,9 @@ def _no_nan(value):
     return None if isinstance(value, float) and value != value else value
 
 
-def parser(prog=None):
+def parser(prog=None, parser_class=argparse.ArgumentParser):
     """The command line: every option with its default."""
-    p = argparse.ArgumentParser(
+    p = parser_class(
         prog=prog, description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--rows", nargs="+", default=["vgg16", "style", "tiny"],
@@ -181,14 +181,15 @@ def parser(prog=None):
     return p
 
 
-def main(argv=None, prog=None):
+def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
     """Run the benchmark with command-line arguments ``argv`` (default: ``sys.argv[1:]``).
 
     Returns:
         ``{label: {"ms", "rss_mb"[, "gflops"][, "torch_ms", "ratio"]}}``, plus
-        ``"layers"``: the per-layer rows when asked.
+        ``"layers"``: the per-layer rows when asked. ``parser_class``: ``minicnn
+        bench`` passes one whose usage errors are one line.
     """
-    p = parser(prog)
+    p = parser(prog, parser_class)
     args = p.parse_args(argv)
     for name in ("batch", "rounds", "repeat", "threads"):
         values = getattr(args, name)

@@ -31,6 +31,33 @@ from .parallel import run_all, threads
 CHUNK_BYTES = 4 * 2**20
 
 
+def check_input(layers, x, check_finite=True):
+    """Refuse an input no layer can take, with one line naming the problem.
+
+    Raises:
+        ValueError: ``x`` is not (N, C, H, W) with N >= 1, not float32/float64 (an
+            integer image is refused, not cast), too small or with the wrong
+            channels for a layer (named, with the input's size), or holds NaN/inf.
+    """
+    if getattr(x, "ndim", None) != 4:
+        raise ValueError(f"{layers[0].name}: expected input (N, C, H, W), "
+                         f"got shape {getattr(x, 'shape', type(x).__name__)}")
+    if x.dtype.name not in ("float32", "float64"):
+        raise ValueError(f"x has dtype {x.dtype}; the network computes in "
+                         "float32/float64: convert it (x.astype(np.float32))")
+    if x.shape[0] == 0:
+        raise ValueError("x holds no images (N = 0)")
+    shape = tuple(x.shape[1:])
+    for layer in layers:
+        try:
+            shape = layer.output_shape(shape)
+        except ValueError as e:
+            raise ValueError(f"input of {'x'.join(map(str, x.shape[1:]))} (C x H x W): "
+                             f"{e}") from None
+    if check_finite and not bool(get_array_module(x).isfinite(x).all()):
+        raise ValueError("input contains NaN or inf (pass check_finite=False to allow it)")
+
+
 def depth_first(layers, x):
     """``layers`` applied in turn to ``x`` (N, ...), a chunk of images at a time.
 

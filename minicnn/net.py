@@ -30,7 +30,7 @@ import numpy as np
 from .backend import get_array_module, to_device
 from .errors import did_you_mean
 from .layers.base import check_rule
-from .inference import depth_first
+from .inference import check_input, depth_first
 from .receptive_field import ReceptiveField, receptive_field
 from .summary import summary_table
 
@@ -137,14 +137,7 @@ class Net:
     def _check_input(self, x, until, check_finite):
         """The index of ``until`` (the last layer by default), after checking ``x``."""
         stop = self.index(until) if until is not None else len(self.layers) - 1
-        if getattr(x, "ndim", None) != 4:
-            raise ValueError(f"{self.layers[0].name}: expected input (N, C, H, W), "
-                             f"got shape {getattr(x, 'shape', type(x).__name__)}")
-        if x.dtype.kind != "f":
-            raise ValueError(f"x has dtype {x.dtype}; the network computes in "
-                             "float32/float64: convert it (x.astype(np.float32))")
-        if check_finite and not bool(get_array_module(x).isfinite(x).all()):
-            raise ValueError("input contains NaN or inf (pass check_finite=False to allow it)")
+        check_input(self.layers[:stop + 1], x, check_finite)
         return stop
 
     def backward(self, grads, rule="gradient", until=None, param_grads=False):

@@ -87,8 +87,13 @@ def test_bad_input_gets_forwards_errors(rng):
         net.predict(np.zeros((1, 3, 64, 64), np.float32), until="conv9")
     with pytest.raises(ValueError, match="expected input"):
         net.predict(np.zeros((3, 64, 64), np.float32))
-    with pytest.raises(ValueError, match="pool"):
-        net.predict(np.zeros((1, 3, 4, 4), np.float32))
+    for run in (net.predict, net.forward):
+        with pytest.raises(ValueError, match=r"input of 3x4x4 \(C x H x W\): pool3: input 1x1"):
+            run(np.zeros((1, 3, 4, 4), np.float32))
+        with pytest.raises(ValueError, match=r"no images \(N = 0\)"):
+            run(np.zeros((0, 3, 64, 64), np.float32))
+        with pytest.raises(ValueError, match="dtype float16; the network computes in float32"):
+            run(np.zeros((1, 3, 64, 64), np.float16))
     net.train()
     with pytest.raises(RuntimeError, match="training mode.*net.eval"):
         net.predict(np.zeros((1, 3, 64, 64), np.float32))

@@ -473,3 +473,23 @@ def test_a_class_out_of_range_names_the_model_asked_for(weights, out, capsys):
     shutil.copy(weights / "tiny.npz", weights / "tiny_copy.npz")
     assert run("cam", "--model", "tiny_copy", "--target", "99", "--out", out) == 2
     assert "tiny_copy has 8 classes" in capsys.readouterr().err
+
+
+def test_occlusion_runs_with_its_default_window(weights, out, capsys):
+    """No --window: the method's default (8 px at 64x64), not a comparison with None."""
+    assert run("occlusion", "--sample", "0", "--out", out) == 0
+    assert "window 8, stride 4" in capsys.readouterr().out
+    assert (out / "sample0_tiny_occlusion.png").is_file()
+
+
+def test_bench_exits_0_and_its_usage_errors_are_one_line(capsys, tmp_path):
+    from vis.commands.engine import bench_script
+    if bench_script() is None:
+        pytest.skip("an installation without the benchmarks folder")
+    assert run("bench", "--rows", "tiny", "--rounds", "1", "--repeat", "1", "--no-torch") == 0
+    assert "tiny 400 fwd" in capsys.readouterr().out
+    for argv, said in [(["--rows", "nosuch"], "invalid choice: 'nosuch'"),
+                       (["--rounds", "0"], "--rounds must be at least 1")]:
+        assert run("bench", *argv) == 2
+        line = one_error_line(capsys)
+        assert said in line and line.endswith("(see `minicnn bench --help`)")

@@ -107,7 +107,8 @@ def check_labels(net, label, N, name="label"):
         raise ValueError(f"{name} must be a class index or N class indices, got {label!r}")
     idx = np.broadcast_to(idx, (N,)) if idx.ndim == 0 else idx
     if idx.shape != (N,):
-        raise ValueError(f"{name}: got {idx.shape[0]} class indices for a batch of {N}")
+        raise ValueError(f"{name}: got {idx.shape[0]} class "
+                         f"{'index' if idx.shape[0] == 1 else 'indices'} for a batch of {N}")
     bad = idx[(idx < 0) | (idx >= K)]
     if bad.size:
         raise ValueError(f"{name} {int(bad[0])} out of range: this net has {K} classes, "
@@ -118,8 +119,10 @@ def check_labels(net, label, N, name="label"):
 def check_batch(x):
     """(N, C, H, W) float array; ValueError naming ``x`` otherwise."""
     if getattr(x, "ndim", None) != 4 or getattr(x, "dtype", np.int64).kind != "f":
-        raise ValueError(f"x must be a preprocessed float batch (N, C, H, W), got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+        got = (f"{x.dtype} {tuple(x.shape)}" if hasattr(x, "dtype") and hasattr(x, "shape")
+               else type(x).__name__)
+        raise ValueError(f"x must be a preprocessed float batch (N, C, H, W), got {got} "
+                         "(preprocess(images, net) makes one)")
     return x
 
 

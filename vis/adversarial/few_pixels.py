@@ -68,7 +68,7 @@ from minicnn.backend import asnumpy, get_array_module
 from minicnn.losses import log_softmax
 from minicnn.progress import Progress
 
-from .common import (FIELDS_DOC, check_batch, check_labels, check_positive, outcome,
+from .common import (FIELDS_DOC, check_batch, check_flag, check_labels, check_positive, outcome,
                      predicted_scores, scores)
 from .cone import PixelCone
 from .pixels import pixel_space, to_input
@@ -233,7 +233,13 @@ def one_pixel(net, x, label, pixels=1, targeted=None, popsize=POPSIZE, maxiter=M
     N = x.shape[0]
     y = check_labels(net, label, N)
     pixels = check_positive(pixels, "pixels", integer=True)
+    if pixels > x.shape[2] * x.shape[3]:
+        raise ValueError(f"pixels must be at most the image's {x.shape[2]}x{x.shape[3]} = "
+                         f"{x.shape[2] * x.shape[3]} pixels, got {pixels}")
     popsize = check_positive(popsize, "popsize", integer=True)
+    cone = check_flag(cone, "cone")
+    if batch_size is not None:
+        batch_size = check_positive(batch_size, "batch_size", integer=True)
     if popsize < 5:
         raise ValueError(f"popsize must be >= 5 (DE/rand/1 draws three others), got {popsize}")
     if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0:

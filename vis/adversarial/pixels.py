@@ -80,7 +80,11 @@ def pixel_space(net, like, bounds=(0.0, 1.0)):
     if bounds is None:
         lo_px, hi_px = -np.inf, np.inf
     else:
-        lo_px, hi_px = (float(b) for b in bounds)
+        try:
+            lo_px, hi_px = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be (low, high) pixel values or None, got "
+                             f"{bounds!r}") from None
         if not lo_px < hi_px:
             raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
     k = scale / std

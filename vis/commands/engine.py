@@ -55,7 +55,14 @@ def run_bench(argv):
     spec = importlib.util.spec_from_file_location("minicnn_bench", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main(argv, prog="minicnn bench")
+    module.main(argv, prog="minicnn bench", parser_class=_OneLineParser)   # figures printed
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """The bench's options with the command line's one-line usage errors."""
+
+    def error(self, message):
+        raise ValueError(f"{message} (see `{self.prog} --help`)")
 
 
 def _train_tiny(args):

@@ -49,9 +49,9 @@ def _map_method(args):
     _check_target(record, target)
     options = _options(args, net, record)
     side = min(inputs.images.shape[2:])
-    if not 0 < options.get("window", 1) <= side:    # before the forward pass
-        raise ValueError(f"--window {options['window']} must be between 1 and the image "
-                         f"size {side}")
+    window = options.get("window")                  # None: the method's default
+    if window is not None and not 0 < window <= side:     # before the forward pass
+        raise ValueError(f"--window {window} must be between 1 and the image size {side}")
     out = common.out_dir(args.out)
     stem = common.model_stem(args.model)
     paths = [out / f"{name}_{stem}_{record.name}.png" for name in inputs.names]

@@ -131,7 +131,7 @@ def test_a_trunk_without_class_scores_is_refused():
 def test_a_batch_that_is_not_nchw_floats_is_refused(tiny, batch):
     with pytest.raises(ValueError, match="x must be"):
         fgsm(tiny, batch[0][0], 0, 0.01)
-    with pytest.raises(ValueError, match="x must be"):
+    with pytest.raises(ValueError, match=r"x must be.*got uint8 \(1, 3, 64, 64\) \(preprocess"):
         fgsm(tiny, np.zeros((1, 3, 64, 64), np.uint8), 0, 0.01)
 
 
@@ -139,3 +139,9 @@ def test_a_batch_that_is_not_nchw_floats_is_refused(tiny, batch):
 def test_targeted_takes_only_true_or_false(tiny, batch, targeted):
     with pytest.raises(ValueError, match="targeted must be True or False"):
         fgsm(tiny, batch[0], batch[1], 0.01, targeted=targeted)
+
+
+@pytest.mark.parametrize("bounds", [5, (0, "x"), (1, 0)])
+def test_bounds_must_be_a_low_high_pair(tiny, batch, bounds):
+    with pytest.raises(ValueError, match=r"bounds must be \(low, high\)"):
+        fgsm(tiny, batch[0], batch[1], 0.01, bounds=bounds)

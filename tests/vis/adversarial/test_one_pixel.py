@@ -88,7 +88,11 @@ def test_already_misclassified_images_are_not_attacked(tiny, batch):
 
 @pytest.mark.parametrize("kwargs, word", [({"pixels": 0}, "pixels"), ({"pixels": 1.5}, "pixels"),
                                           ({"popsize": 3}, "popsize"), ({"maxiter": -1}, "maxiter"),
-                                          ({"targeted": 9}, "targeted")])
+                                          ({"targeted": 9}, "targeted"),
+                                          ({"pixels": 4097}, "at most the image's 64x64 = 4096"),
+                                          ({"cone": "no"}, "cone must be True or False"),
+                                          ({"batch_size": 0}, "batch_size"),
+                                          ({"batch_size": 2.5}, "batch_size")])
 def test_bad_arguments_name_themselves(tiny, batch, kwargs, word):
     with pytest.raises(ValueError, match=word):
         one_pixel(tiny, batch[0][:2], batch[1][:2], **kwargs)
