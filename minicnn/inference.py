@@ -24,6 +24,8 @@ in float32 rounding (about 1e-6 relative): Winograd's products sum over the
 tiles of a chunk.
 """
 
+import math
+
 from .backend import get_array_module
 from .parallel import run_all, threads
 
@@ -73,9 +75,9 @@ def depth_first(layers, x):
                                "evaluation; call net.eval() first")
     xp, N = get_array_module(x), len(x)
     shape, widest = tuple(x.shape[1:]), 0
-    for layer in layers:                 # the shapes alone (errors name the layer)
+    for layer in layers:                 # the shapes alone (check_input refused bad ones)
         shape = layer.output_shape(shape)
-        widest = max(widest, _size(shape))
+        widest = max(widest, math.prod(shape))
     n = N if xp.__name__ != "numpy" else max(1, CHUNK_BYTES // (widest * x.itemsize or 1))
     starts = range(0, N, n)
     pieces = {}
@@ -89,9 +91,3 @@ def depth_first(layers, x):
     run_all(chunk, starts, min(threads(), len(starts)))
     return pieces[0] if len(starts) == 1 else xp.concatenate([pieces[a] for a in starts])
 
-
-def _size(shape):
-    count = 1
-    for d in shape:
-        count *= int(d)
-    return count
