@@ -74,12 +74,16 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(batch, mode, repeat, dtype="float32"):
+def worker(batch, mode, repeat, dtype="float32", device="cpu"):
     """Time minicnn in this process; print one JSON line."""
-    net = models.vgg16(seed=0).astype(dtype)
+    from minicnn import backend
+    net = models.vgg16(seed=0).astype(dtype).to(device)
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(dtype)
     onehot = np.zeros((batch, 1000), dtype)
     onehot[:, 1] = 1
+    x, onehot = backend.to_device(x, device), backend.to_device(onehot, device)
+    xp = backend.get_array_module(x)
+    wait = xp.cuda.Device().synchronize if device == "gpu" else (lambda: None)
 
     def step():
         if mode == "forward":             # scores only (torch: no_grad)
@@ -87,8 +91,12 @@ def worker(batch, mode, repeat, dtype="float32"):
         else:                             # what saliency and the attacks ask
             net.forward(x, keep=())
             net.backward({"fc8": onehot}, rule="gradient")
+        wait()                            # the GPU runs asynchronously
 
-    print(json.dumps({"ms": median_ms(step, repeat), "rss_mb": _peak_rss_mb()}))
+    row = {"ms": median_ms(step, repeat), "rss_mb": _peak_rss_mb()}
+    if device == "gpu":
+        row["gpu_mb"] = xp.get_default_memory_pool().total_bytes() / 2**20
+    print(json.dumps(row))
 
 
 def _run(cmd, env):
@@ -107,8 +115,10 @@ def configurations(args):
             for mode in args.mode:
                 rows.append((f"batch {batch} {mode}",
                              [py, str(Path(__file__).resolve()), "--worker", "minicnn",
-                              "--batch", str(batch), "--mode", mode, "--repeat", rep],
-                             [py, str(TORCH_WORKER), str(batch), mode, rep, str(args.threads)],
+                              "--batch", str(batch), "--mode", mode, "--repeat", rep,
+                              "--device", args.device],
+                             [py, str(TORCH_WORKER), str(batch), mode, rep, str(args.threads),
+                              args.device],
                              vgg16_flops(batch, mode == "grad")))
     if "style" in args.rows:          # one style-transfer evaluation, VGG16 trunk, 256x256
         rows.append(("style 256 eval", [py, str(here / "synthesis_bench.py"), "--worker",
@@ -172,6 +182,9 @@ def parser(prog=None, parser_class=argparse.ArgumentParser):
     p.add_argument("--repeat", type=int, default=5, help="timed steps per process")
     p.add_argument("--threads", type=int, default=2,
                    help="BLAS threads (OPENBLAS/OMP/MKL_NUM_THREADS, torch.set_num_threads)")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                   help="gpu: the vgg16 rows with CuPy against PyTorch CUDA (peak GPU "
+                        "memory of the pool in the JSON)")
     p.add_argument("--no-torch", action="store_true",
                    help="time minicnn only, even when PyTorch is installed")
     p.add_argument("--json", metavar="FILE",
@@ -196,7 +209,9 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
         if min(values if isinstance(values, list) else [values]) < 1:
             p.error(f"--{name} must be at least 1")
     if args.worker:
-        return worker(args.batch[0], args.mode[0], args.repeat)
+        return worker(args.batch[0], args.mode[0], args.repeat, device=args.device)
+    if args.device == "gpu" and args.rows != ["vgg16"]:
+        p.error("--device gpu times the vgg16 rows only: add --rows vgg16")
     if args.json and Path(args.json).exists():
         p.error(f"--json {args.json} exists; choose another file name")
 
@@ -204,11 +219,13 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
                OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     with_torch = (not args.no_torch and TORCH_WORKER.exists()
                   and importlib.util.find_spec("torch") is not None)
-    print(f"float32, {args.threads} threads, {args.rounds} rounds x {args.repeat} steps; "
+    print(f"float32, {args.device}, {args.threads} threads, {args.rounds} rounds x {args.repeat} steps; "
           f"torch: {'yes' if with_torch else 'off' if args.no_torch else 'not installed'}")
-    header = f"{'config':<16}{'minicnn ms':>11}{'GFLOP/s':>9}{'RSS MB':>8}"
+    memory = "RSS MB" if args.device == "cpu" else "GPU MB"   # peak resident / GPU pool
+    key = "rss_mb" if args.device == "cpu" else "gpu_mb"
+    header = f"{'config':<16}{'minicnn ms':>11}{'GFLOP/s':>9}{memory:>8}"
     if with_torch:
-        header += f"{'torch ms':>10}{'GFLOP/s':>9}{'RSS MB':>8}{'ratio':>8}"
+        header += f"{'torch ms':>10}{'GFLOP/s':>9}{memory:>8}{'ratio':>8}"
     print(header)
     results = {}
     for label, mine_cmd, torch_cmd, flops in configurations(args):
@@ -221,24 +238,24 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
                 theirs.append(b)
                 ratios.append(a["ms"] / b["ms"])
         ms = statistics.median(r["ms"] for r in mine)
-        rss = max(r.get("rss_mb", float("nan")) for r in mine)
+        rss = max(r.get(key, float("nan")) for r in mine)
         gflops = flops / ms / 1e6 if flops else float("nan")
         line = f"{label:<16}{ms:>11.1f}{gflops:>9.1f}{rss:>8.0f}"
-        row = {"ms": ms, "gflops": gflops, "rss_mb": rss}
+        row = {"ms": ms, "gflops": gflops, key: rss}
         if with_torch:
             tms = statistics.median(r["ms"] for r in theirs)
             ratio = statistics.median(ratios)
-            trss = max(r.get("rss_mb", float("nan")) for r in theirs)
+            trss = max(r.get(key, float("nan")) for r in theirs)
             line += (f"{tms:>10.1f}{(flops / tms / 1e6 if flops else float('nan')):>9.1f}"
                      f"{trss:>8.0f}{ratio:>8.2f}")
-            row.update(torch_ms=tms, torch_rss_mb=trss, ratio=ratio)
+            row.update({"torch_ms": tms, "torch_" + key: trss, "ratio": ratio})
         print(line.replace("nan", "  -"), flush=True)
         results[label] = row
     if "layers" in args.rows:
         results["layers"] = layer_table()
     if args.json:
         from minicnn.files import atomic_write
-        text = json.dumps(_no_nan({"threads": args.threads, "rounds": args.rounds,
+        text = json.dumps(_no_nan({"device": args.device, "threads": args.threads, "rounds": args.rounds,
                                    "repeat": args.repeat, "results": results}), indent=1)
         atomic_write(args.json, lambda f: f.write(text.encode()))
         print(f"wrote {args.json}")

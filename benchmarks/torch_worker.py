@@ -1,7 +1,7 @@
 """PyTorch side of ``minicnn bench``: the same VGG16, timed in its own process.
 
-Usage: python benchmarks/torch_worker.py BATCH {forward,grad} REPEAT THREADS
-Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS}.
+Usage: python benchmarks/torch_worker.py BATCH {forward,grad} REPEAT THREADS [cpu|gpu]
+Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS[, "gpu_mb"]}.
 """
 
 import json
@@ -30,12 +30,14 @@ def vgg16():
 
 def main():
     batch, mode, repeat, threads = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    gpu = sys.argv[5:] == ["gpu"]
+    device = torch.device("cuda" if gpu else "cpu")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = vgg16()
+    model = vgg16().to(device)
     for p in model.parameters():
         p.requires_grad_(False)          # input gradient only, as minicnn's bench
-    x = torch.randn(batch, 3, 224, 224)
+    x = torch.randn(batch, 3, 224, 224).to(device)
 
     def step():
         if mode == "grad":
@@ -44,10 +46,15 @@ def main():
         else:
             with torch.no_grad():
                 model(x)
+        if gpu:
+            torch.cuda.synchronize()     # the GPU runs asynchronously
 
     ms = median_ms(step, repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"ms": ms, "rss_mb": rss}))
+    row = {"ms": ms, "rss_mb": rss}
+    if gpu:
+        row["gpu_mb"] = torch.cuda.max_memory_reserved() / 2**20
+    print(json.dumps(row))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def class_model(net, target, objective="score", l2_weight=None, steps=100, step=
                       desc=f"class model ({objective})")
     name = score_layer(net)
     start = asnumpy(net.forward(x0, until=name)).astype(np.float64)
-    final = asnumpy(net.forward(result.x, until=name)).astype(np.float64)
+    final = asnumpy(net.forward(on_device(net, result.x), until=name)).astype(np.float64)
     result.info.update(classes=classes, scores_start=start, scores=final,
                        probabilities=_softmax(final), predicted=final.argmax(axis=1))
     return result
