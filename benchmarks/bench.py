@@ -131,22 +131,26 @@ def configurations(args):
     return rows
 
 
-def layer_table(batch=1, repeat=3):
+def layer_table(batch=1, repeat=3, device="cpu"):
     """Per-layer milliseconds of VGG16 at 224 (forward, input gradient) and each conv's path."""
+    from minicnn import backend
     from minicnn.layers import Conv2d
     from minicnn.layers.conv_fast import conv_paths
-    net = models.vgg16(seed=0)
+    net = models.vgg16(seed=0).to(device)
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+    x = backend.to_device(x, device)
+    xp = backend.get_array_module(x)
+    wait = xp.cuda.Device().synchronize if device == "gpu" else (lambda: None)
     rows = []
-    print(f"\nper layer, VGG16 224 batch {batch} (median of {repeat}), ms")
+    print(f"\nper layer, VGG16 224 batch {batch} on the {device} (median of {repeat}), ms")
     print(f"{'layer':<10}{'forward':>9}{'backward':>10}  path (forward / input gradient)")
     for layer in net.layers:
         def fwd(inp=x):
             return layer.forward(inp)
         out = fwd()
-        dout = np.ones_like(out)
-        f_ms = median_ms(fwd, repeat)
-        b_ms = median_ms(lambda: layer.backward(dout), repeat)
+        dout = xp.ones_like(out)
+        f_ms = median_ms(lambda: (fwd(), wait()), repeat)
+        b_ms = median_ms(lambda: (layer.backward(dout), wait()), repeat)
         path = " / ".join(conv_paths(layer, x.shape)) if isinstance(layer, Conv2d) else ""
         print(f"{layer.name:<10}{f_ms:>9.1f}{b_ms:>10.1f}  {path}", flush=True)
         rows.append({"layer": layer.name, "forward_ms": f_ms, "backward_ms": b_ms, "path": path})
@@ -210,8 +214,8 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
             p.error(f"--{name} must be at least 1")
     if args.worker:
         return worker(args.batch[0], args.mode[0], args.repeat, device=args.device)
-    if args.device == "gpu" and args.rows != ["vgg16"]:
-        p.error("--device gpu times the vgg16 rows only: add --rows vgg16")
+    if args.device == "gpu" and not set(args.rows) <= {"vgg16", "layers"}:
+        p.error("--device gpu times the vgg16 and layers rows only: add --rows vgg16")
     if args.json and Path(args.json).exists():
         p.error(f"--json {args.json} exists; choose another file name")
 
@@ -249,10 +253,15 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
             line += (f"{tms:>10.1f}{(flops / tms / 1e6 if flops else float('nan')):>9.1f}"
                      f"{trss:>8.0f}{ratio:>8.2f}")
             row.update({"torch_ms": tms, "torch_" + key: trss, "ratio": ratio})
+            if args.device == "gpu":      # against PyTorch's default TF32 convolutions
+                row["torch_tf32_ms"] = statistics.median(r["tf32_ms"] for r in theirs)
+                row["ratio_tf32"] = statistics.median(
+                    a["ms"] / b["tf32_ms"] for a, b in zip(mine, theirs))
+                line += f"   (TF32 torch {row['torch_tf32_ms']:.1f} ms: {row['ratio_tf32']:.2f})"
         print(line.replace("nan", "  -"), flush=True)
         results[label] = row
     if "layers" in args.rows:
-        results["layers"] = layer_table()
+        results["layers"] = layer_table(args.batch[0], device=args.device)
     if args.json:
         from minicnn.files import atomic_write
         text = json.dumps(_no_nan({"device": args.device, "threads": args.threads, "rounds": args.rounds,

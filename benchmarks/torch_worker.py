@@ -1,7 +1,9 @@
 """PyTorch side of ``minicnn bench``: the same VGG16, timed in its own process.
 
 Usage: python benchmarks/torch_worker.py BATCH {forward,grad} REPEAT THREADS [cpu|gpu]
-Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS[, "gpu_mb"]}.
+Prints one JSON line {"ms": median milliseconds, "rss_mb": peak RSS[, "gpu_mb", "tf32_ms"]}.
+On the GPU "ms" is strict float32 (TF32 off, as minicnn computes) and "tf32_ms"
+PyTorch's default, which runs convolutions in TF32 (10-bit mantissa products).
 """
 
 import json
@@ -49,11 +51,15 @@ def main():
         if gpu:
             torch.cuda.synchronize()     # the GPU runs asynchronously
 
+    if gpu:   # float32 as minicnn computes it; then PyTorch's default, TF32 convolutions
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     ms = median_ms(step, repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row = {"ms": ms, "rss_mb": rss}
     if gpu:
         row["gpu_mb"] = torch.cuda.max_memory_reserved() / 2**20
+        torch.backends.cudnn.allow_tf32 = True
+        row["tf32_ms"] = median_ms(step, repeat)
     print(json.dumps(row))
 
 

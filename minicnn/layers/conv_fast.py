@@ -134,6 +134,16 @@ def conv_paths(conv, x_shape, covering=True):
     _, Ho, Wo = conv.output_shape(tuple(x_shape[1:]))
     if not (conv.fast and conv.stride == (1, 1) and conv.groups == 1):
         return "im2col", "col2im"
+    if get_array_module(conv.params["W"]).__name__ != "numpy":
+        # On a GPU one big matrix product wins (``benchmarks/gpu_layers.py``, H200, VGG16
+        # batch 8: im2col 12.1 ms for the 13 convs, Winograd 50.5). For dx, col2im's
+        # KH*KW strided additions cost ~0.45 ms of launches per layer at batch 1 (the
+        # transposed conv by im2col: 0.17-0.37 ms) and win from batch 8 (11.7 ms, 14.5).
+        if conv.winograd:
+            return "winograd", "transposed conv, winograd"
+        if x_shape[0] == 1 and ph < KH and pw < KW:
+            return "im2col", "transposed conv, im2col"
+        return "im2col", "col2im"
     size = conv.params["W"].itemsize
     forward = stride1_path(x_shape, (F, C, KH, KW), conv.winograd, size)
     # dx takes Winograd unforced only for a covering gradient: its rounding would leave
@@ -209,6 +219,8 @@ def conv2d_row_shifts(x, W, pad):
 #: threads, nor (for a batch of one chunk or less) on the batch: Winograd's products
 #: over the tiles of a whole chunk round differently for another number of tiles.
 CHUNK_BYTES = 32 * 2**20
+#: On a GPU, whose threads all work on one call, chunks only bound the memory.
+GPU_CHUNK_BYTES = 2**30
 
 
 def _in_chunks(f, x, out_shape, per_image, dtype):
@@ -229,7 +241,7 @@ def _in_chunks(f, x, out_shape, per_image, dtype):
     x: (N, ...) -> out: (N,) + out_shape, of ``dtype`` (what f returns).
     """
     xp, N = get_array_module(x), len(x)
-    n = max(1, CHUNK_BYTES // max(1, per_image))
+    n = max(1, (CHUNK_BYTES if xp.__name__ == "numpy" else GPU_CHUNK_BYTES) // max(1, per_image))
     if n >= N:
         return f(x)
     out = xp.empty((N,) + tuple(out_shape), dtype=dtype)
