@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from minicnn.layers import Conv2d, conv2d_naive, im2col
+from minicnn.gradcheck import rel_error
 from minicnn.layers import winograd
 from minicnn.layers.winograd import (check_winograd, winograd_conv3x3,
                                      winograd_conv3x3_transpose, winograd_filter_transform)
@@ -78,6 +79,28 @@ def test_chunks_of_images_and_of_tile_rows(m, rng, monkeypatch):
         expected = (2, T) if tiles > 2 * T else (1, max(1, tiles // T))
         assert winograd._chunk(3, T, T, 1, 8) == expected
         assert np.abs(winograd_conv3x3(x, W, (2, 1), m) - whole).max() < 1e-12
+
+
+def test_chunks_on_threads_give_the_same_bits(rng, monkeypatch):
+    """Many chunks run on 2 threads (one-thread BLAS each): the numbers are those of
+    one thread, since which tiles form a chunk never depends on the threads."""
+    from threadpoolctl import threadpool_limits
+    x = rng.standard_normal((1, 8, 40, 36)).astype(np.float32)
+    W = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
+    monkeypatch.setattr(winograd, "MIN_TILES", 9)              # one tile row: 10 chunks
+    calls = []
+    run_all = winograd.run_all
+    monkeypatch.setattr(winograd, "run_all", lambda job, items, workers: (
+        calls.append((len(items), workers)), run_all(job, items, workers)))
+    with threadpool_limits(2):
+        two = winograd_conv3x3(x, W, (1, 1))
+    with threadpool_limits(1):
+        one = winograd_conv3x3(x, W, (1, 1))
+    assert calls == [(10, 2), (10, 1)]
+    assert np.array_equal(one, two)
+    assert rel_error(one, conv2d_naive(x.astype(np.float64), W.astype(np.float64),
+                                       np.zeros(8), 1, 1)) < 1e-5
+    assert winograd._workers(np, 7) == 1 and winograd._workers(np, 8) in (1, 2)
 
 
 def test_chunks_stay_under_the_memory_bound():
