@@ -41,7 +41,7 @@ def test_make_writes_every_file_with_stubs_and_a_manifest(full_copy):
         text = (made.out / rel).read_text(encoding="utf-8")
         for task_id in here:
             assert f"# BEGIN SOLUTION {task_id}\n" in text
-            assert f'raise NotImplementedError(\n' in text
+            assert 'raise NotImplementedError(\n' in text
             assert f'"{task_id}: ' in text
     guide = (made.out / GUIDE).read_text(encoding="utf-8")
     assert all(f"`{t}`" in guide for t in made.tasks)

@@ -3,7 +3,6 @@
 import re
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from vis import cli

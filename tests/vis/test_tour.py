@@ -11,7 +11,7 @@ from PIL import Image
 from minicnn import io, models
 from minicnn.data import CLASS_NAMES
 from vis import cli
-from vis.tour import gallery, page
+from vis.tour import page
 from vis.registry import evaluated
 from vis.tour import run_tour
 
@@ -206,9 +206,9 @@ def test_the_wants_section_shows_class_models_and_units(tmp_path):
     from vis.tour.gallery import Gallery
     from vis.tour.synthesis import wants_section
     net = models.load("tiny")
-    gallery = Gallery(net, tmp_path, shapes_samples(range(1), net), class_names(net),
-                      quick=False, progress=False)
-    section, title, html = wants_section(gallery)
+    made = Gallery(net, tmp_path, shapes_samples(range(1), net), class_names(net),
+                 quick=False, progress=False)
+    section, title, html = wants_section(made)
     assert section == "wants" and html.count("<figure") == 3
     with Image.open(tmp_path / "maximize.png") as img:
         picture = np.asarray(img.convert("RGB"), np.float64)

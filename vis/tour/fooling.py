@@ -7,7 +7,6 @@ reduced budget (popsize 100, 20 generations; ``minicnn one-pixel`` runs the
 paper's 400 x 100).
 """
 
-import numpy as np
 
 from minicnn.data import TEST_SEED, make_shapes
 from minicnn.preprocessing import preprocess

@@ -9,7 +9,6 @@ when installed) inversion at three depths, a texture and a style transfer at
 photos. The subcommands (``minicnn class-model`` ...) run the full settings.
 """
 
-import numpy as np
 
 from minicnn.preprocessing import preprocess
 from vis import draw
