@@ -136,9 +136,10 @@ def conv_paths(conv, x_shape, covering=True):
         return "im2col", "col2im"
     if get_array_module(conv.params["W"]).__name__ != "numpy":
         # On a GPU one big matrix product wins (``benchmarks/gpu_layers.py``, H200, VGG16
-        # batch 8: im2col 12.1 ms for the 13 convs, Winograd 50.5). For dx, col2im's
+        # batch 8: im2col 11.9 ms for the 13 convs, Winograd 47.7). For dx, col2im's
         # KH*KW strided additions cost ~0.45 ms of launches per layer at batch 1 (the
-        # transposed conv by im2col: 0.17-0.37 ms) and win from batch 8 (11.7 ms, 14.5).
+        # transposed conv by im2col: 0.16-0.37 ms); at batch 8 col2im wins (11.6 ms
+        # against 14.4). Batches 2 to 7 were not measured and take col2im.
         if conv.winograd:
             return "winograd", "transposed conv, winograd"
         if x_shape[0] == 1 and ph < KH and pw < KW:
