@@ -167,16 +167,28 @@ def _no_nan(value):
     return None if isinstance(value, float) and value != value else value
 
 
+def _check_json(p, path):
+    """Refuse before any timing a --json file that exists or cannot be made (its
+    folder is created, as for every file this project writes)."""
+    if path.exists():
+        p.error(f"--json {path} exists; choose another file name")
+    folder = path.parent
+    while not folder.exists():               # the deepest folder that exists
+        folder = folder.parent
+    if not folder.is_dir():
+        p.error(f"--json {path}: {folder} is a file, not a folder")
+
+
 def parser(prog=None, parser_class=argparse.ArgumentParser):
     """The command line: every option with its default."""
     p = parser_class(
         prog=prog, description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--rows", nargs="+", default=["vgg16", "style", "tiny"],
-                   choices=["vgg16", "style", "tiny", "layers"],
+    p.add_argument("--rows", nargs="+", choices=["vgg16", "style", "tiny", "layers"],
                    help="vgg16: the batch x mode grid; style: one style-transfer evaluation "
                         "(256x256, 6 injections); tiny: tiny forward on 400 images; layers: "
-                        "the per-layer table of VGG16 (minicnn only, in this process)")
+                        "the per-layer table of VGG16 (minicnn only, in this process) "
+                        "(default: vgg16 style tiny; with --device gpu: vgg16)")
     p.add_argument("--batch", type=int, nargs="+", default=[1, 8], metavar="N",
                    help="VGG16 batch sizes to time")
     p.add_argument("--mode", nargs="+", default=["forward", "grad"], choices=["forward", "grad"],
@@ -214,25 +226,40 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
             p.error(f"--{name} must be at least 1")
     if args.worker:
         return worker(args.batch[0], args.mode[0], args.repeat, device=args.device)
-    if args.device == "gpu" and not set(args.rows) <= {"vgg16", "layers"}:
-        p.error("--device gpu times the vgg16 and layers rows only: add --rows vgg16")
-    if args.json and Path(args.json).exists():
-        p.error(f"--json {args.json} exists; choose another file name")
+    if args.rows is None:
+        args.rows = ["vgg16", "style", "tiny"] if args.device == "cpu" else ["vgg16"]
+    if args.device == "gpu":
+        if not set(args.rows) <= {"vgg16", "layers"}:
+            p.error("--device gpu times the vgg16 and layers rows only: add --rows vgg16")
+        from minicnn.backend import require_gpu
+        try:
+            require_gpu()
+        except RuntimeError as e:
+            p.error(f"--device gpu: {e}")
+    if args.json:
+        _check_json(p, Path(args.json))
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
                OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     with_torch = (not args.no_torch and TORCH_WORKER.exists()
                   and importlib.util.find_spec("torch") is not None)
-    print(f"float32, {args.device}, {args.threads} threads, {args.rounds} rounds x {args.repeat} steps; "
-          f"torch: {'yes' if with_torch else 'off' if args.no_torch else 'not installed'}")
+    torch_state = "yes" if with_torch else "off" if args.no_torch else "not installed"
+    if with_torch and args.device == "gpu":   # a CPU-only PyTorch: time minicnn alone
+        probe = "import sys, torch; sys.exit(not torch.cuda.is_available())"
+        with_torch = subprocess.run([sys.executable, "-c", probe]).returncode == 0
+        torch_state = "yes" if with_torch else "installed without CUDA"
+    print(f"float32, {args.device}, {args.threads} threads, {args.rounds} rounds x "
+          f"{args.repeat} steps; torch: {torch_state}")
     memory = "RSS MB" if args.device == "cpu" else "GPU MB"   # peak resident / GPU pool
     key = "rss_mb" if args.device == "cpu" else "gpu_mb"
     header = f"{'config':<16}{'minicnn ms':>11}{'GFLOP/s':>9}{memory:>8}"
     if with_torch:
         header += f"{'torch ms':>10}{'GFLOP/s':>9}{memory:>8}{'ratio':>8}"
-    print(header)
+    rows = configurations(args)
+    if rows:                              # (--rows layers alone prints its own table)
+        print(header)
     results = {}
-    for label, mine_cmd, torch_cmd, flops in configurations(args):
+    for label, mine_cmd, torch_cmd, flops in rows:
         mine, theirs, ratios = [], [], []
         for _ in range(args.rounds):
             a = _run(mine_cmd, env)
@@ -253,6 +280,8 @@ def main(argv=None, prog=None, parser_class=argparse.ArgumentParser):
             line += (f"{tms:>10.1f}{(flops / tms / 1e6 if flops else float('nan')):>9.1f}"
                      f"{trss:>8.0f}{ratio:>8.2f}")
             row.update({"torch_ms": tms, "torch_" + key: trss, "ratio": ratio})
+            if "torch" in theirs[0]:
+                row["torch_version"] = theirs[0]["torch"]
             if args.device == "gpu":      # against PyTorch's default TF32 convolutions
                 row["torch_tf32_ms"] = statistics.median(r["tf32_ms"] for r in theirs)
                 row["ratio_tf32"] = statistics.median(

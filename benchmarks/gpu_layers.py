@@ -99,7 +99,12 @@ def main(argv=None):
     p.add_argument("--batch", type=int, nargs="+", default=[8, 1], help="batch sizes")
     p.add_argument("--repeat", type=int, default=10, help="timed calls per routine")
     args = p.parse_args(argv)
-    backend.require_gpu()
+    if min(args.batch + [args.repeat]) < 1:
+        p.error("--batch and --repeat must be at least 1")
+    try:
+        backend.require_gpu()
+    except RuntimeError as e:
+        p.error(str(e))
     rng = np.random.default_rng(0)
     for batch in args.batch:
         table(batch, args.repeat, rng)

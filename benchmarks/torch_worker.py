@@ -55,7 +55,7 @@ def main():
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     ms = median_ms(step, repeat)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    row = {"ms": ms, "rss_mb": rss}
+    row = {"ms": ms, "rss_mb": rss, "torch": torch.__version__}
     if gpu:
         row["gpu_mb"] = torch.cuda.max_memory_reserved() / 2**20
         torch.backends.cudnn.allow_tf32 = True

@@ -87,7 +87,7 @@ def require_gpu():
     if _import_cupy() is None:
         raise RuntimeError(
             "the GPU backend needs CuPy, which could not be imported "
-            f"({_cupy_error}); install it with: pip install 'minicnn[gpu]' "
-            "(or the cupy-cudaXXx wheel matching your CUDA)")
+            f"({_cupy_error}); install the wheel for your CUDA, e.g. pip install "
+            "cupy-cuda12x (pip install 'minicnn[gpu]' builds CuPy from source)")
     if not gpu_available():
         raise RuntimeError("CuPy is installed but sees no CUDA device")

@@ -65,5 +65,39 @@ def test_json_figures_and_no_overwrite(bench, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
-def test_default_rows_are_every_table_but_the_per_layer_one(bench):
-    assert bench.parser().parse_args([]).rows == ["vgg16", "style", "tiny"]
+def test_default_rows_are_every_table_but_the_per_layer_one(bench, monkeypatch):
+    assert bench.parser().parse_args([]).rows is None        # decided by --device
+    asked = []
+    monkeypatch.setattr(bench, "configurations", lambda args: asked.append(args.rows) or [])
+    bench.main(["--no-torch"])
+    assert asked == [["vgg16", "style", "tiny"]]
+
+
+def test_gpu_and_json_refused_before_any_timing(bench, monkeypatch, capsys, tmp_path):
+    """Without CuPy, --device gpu is one error before any worker starts; so are the GPU
+    rows that do not exist and a --json file under a file."""
+    from minicnn import backend
+    monkeypatch.setattr(backend, "_cupy", None)
+    monkeypatch.setattr(backend, "_cupy_error", "ModuleNotFoundError: No module named 'cupy'")
+    monkeypatch.setattr(bench, "_run", lambda *a: pytest.fail("a worker ran"))
+    for argv, says in ((["--device", "gpu"], "needs CuPy"),
+                       (["--device", "gpu", "--rows", "style"], "vgg16 and layers rows only"),
+                       (["--json", str(tmp_path / "f" / "x.json")], "is a file, not a folder")):
+        (tmp_path / "f").write_text("")
+        with pytest.raises(SystemExit) as e:
+            bench.main(argv)
+        assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script")
+def test_gpu_script_refuses_without_a_gpu_and_writes_nothing(tmp_path):
+    from minicnn.backend import gpu_available
+    script = ROOT / "benchmarks" / "gpu.sh"
+    usage = subprocess.run(["sh", str(script)], capture_output=True, text=True)
+    assert usage.returncode == 2 and "usage" in usage.stderr
+    if gpu_available():
+        return
+    done = subprocess.run(["sh", str(script), str(tmp_path / "out")], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "CuPy" in done.stderr
+    assert not (tmp_path / "out").exists()
