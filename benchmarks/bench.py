@@ -6,6 +6,7 @@ Run it from a clone of the repository (``minicnn bench`` runs this file)::
     python benchmarks/bench.py --rows vgg16 --batch 1 --mode grad --rounds 3 --no-torch
     python benchmarks/bench.py --rows layers      # which conv path each layer takes
     python benchmarks/bench.py --json bench.json  # the figures for the README table
+    python benchmarks/bench.py --device gpu       # VGG16 with CuPy against PyTorch CUDA
     python benchmarks/bench.py --help
 
 Each measurement runs in its own process with 2 BLAS threads, and when PyTorch

@@ -21,9 +21,7 @@ takes the result on the GPU: see the comment there.
 """
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,9 @@ from minicnn.layers import Conv2d  # noqa: E402
 from minicnn.layers.conv import conv2d_im2col  # noqa: E402
 from minicnn.layers.conv_fast import conv2d_row_shifts, conv_transpose_stride1  # noqa: E402
 from minicnn.layers.winograd import winograd_conv3x3, winograd_conv3x3_transpose  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # timing.py, when loaded by path
+from timing import median_ms  # noqa: E402
 
 #: (name, C, F, map size) of VGG16's distinct 3x3 convs at 224.
 VGG16 = [("conv1_1", 3, 64, 224), ("conv1_2", 64, 64, 224), ("conv2_1", 64, 128, 112),
@@ -60,18 +61,6 @@ def routines(conv, pad=(1, 1)):
     }
 
 
-def median_ms(f, repeat, wait):
-    f()
-    wait()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        wait()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
-
-
 def table(batch, repeat, rng):
     wait = backend._import_cupy().cuda.Device().synchronize
     names = list(routines(Conv2d("c", 1, 1, 3)))
@@ -86,7 +75,8 @@ def table(batch, repeat, rng):
         d = backend.to_device(rng.standard_normal((batch, F, size, size), dtype=np.float32),
                               "gpu")
         conv.x_shape = tuple(x.shape)
-        row = {n: median_ms(lambda f=f: f(x, d), repeat, wait) for n, f in routines(conv).items()}
+        row = {n: median_ms(lambda f=f: (f(x, d), wait()), repeat)   # CUDA is asynchronous
+               for n, f in routines(conv).items()}
         for n in names:
             total[n] += row[n] * (2 if name in ("conv3_2", "conv4_2") else
                                   3 if name == "conv5_1" else 1)
