@@ -151,7 +151,8 @@ def winograd_conv3x3(x, W, pad, m=4, U=None):
     large (:func:`_chunk`); each chunk zero-pads only the rows it reads. The
     temporaries of a chunk, the tiles d, V (alpha², C, tiles), M (alpha², F,
     tiles) and Y (m², F, tiles), are each at most :data:`CHUNK_BYTES` = 64 MB,
-    usually a few MB; the rest of the memory is the output.
+    usually a few MB; the rest of the memory is the output. With 4 or more
+    chunks per BLAS thread the chunks run on those threads (:func:`_workers`).
 
     Args:
         x: (N, C, H, W).
